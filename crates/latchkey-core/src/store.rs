@@ -1,0 +1,180 @@
+//! Storage as traits. The core states what it needs; `latchkey-store` has one
+//! implementation per database, chosen once at start-up. Rules every
+//! implementation keeps:
+//! - every org-owned query takes the `OrgId` and filters on it;
+//! - single-use values (ceremonies, invitations) are consumed by one
+//!   conditional statement whose affected-row count decides, so two nodes
+//!   racing can't both win;
+//! - a method that changes state writes the audit events it is given in the
+//!   same transaction, or nothing at all.
+
+use async_trait::async_trait;
+
+use crate::audit::AuditEvent;
+use crate::clock::Timestamp;
+use crate::error::Result;
+use crate::ids::{CeremonyId, InvitationId, OrgId, SessionId, UserId};
+use crate::model::{
+    Ceremony, Credential, Invitation, Org, OrgSettings, Page, Paged, Session, SigningKeyRecord,
+    User, UserStatus,
+};
+
+#[async_trait]
+pub trait OrgStore: Send + Sync {
+    /// Creates the org, its first super admin (status `invited`) and the enrolment link.
+    async fn create_org(
+        &self,
+        org: &Org,
+        admin: &User,
+        enrolment: &Invitation,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+    async fn get_org(&self, id: &OrgId) -> Result<Option<Org>>;
+    async fn list_orgs(&self) -> Result<Vec<Org>>;
+    async fn update_org_settings(
+        &self,
+        id: &OrgId,
+        settings: &OrgSettings,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+}
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>>;
+    async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>>;
+    async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>>;
+    async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>>;
+    /// Fails with `user_not_found` when the user is not in `org`.
+    async fn set_user_status(
+        &self,
+        org: &OrgId,
+        id: &UserId,
+        status: UserStatus,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+    /// Inserts `new_user` (when the invitee doesn't exist yet) and the invitation.
+    /// Fails with `username_taken` when the username exists in the org.
+    async fn create_invitation(
+        &self,
+        new_user: Option<&User>,
+        invitation: &Invitation,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+    async fn find_invitation(&self, org: &OrgId, token_hash: &[u8]) -> Result<Option<Invitation>>;
+}
+
+#[async_trait]
+pub trait CeremonyStore: Send + Sync {
+    /// Fails with `too_many_pending_ceremonies` when the org already has
+    /// `max_pending` unexpired, unconsumed ceremonies.
+    async fn insert_ceremony(&self, ceremony: &Ceremony, max_pending: i64, now: Timestamp)
+        -> Result<()>;
+    /// Consumes the ceremony atomically and returns it. Fails with
+    /// `ceremony_not_found` (unknown, or another org's) or `ceremony_already_used`.
+    /// Expiry is the caller's check: an expired ceremony is consumed all the same.
+    async fn take_ceremony(&self, org: &OrgId, id: &CeremonyId, now: Timestamp)
+        -> Result<Ceremony>;
+    /// Deletes ceremonies that expired or were consumed before `before`.
+    async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64>;
+}
+
+/// Everything a finished registration writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct RegistrationCommit {
+    pub credential: Credential,
+    /// Inserted first when registration created the user (open sign-up).
+    pub new_user: Option<User>,
+    /// Marked `active` (an invited user's first passkey).
+    pub activate_user: Option<UserId>,
+    /// Consumed conditionally; `invitation_already_used` or `invitation_expired` if that fails.
+    pub invitation: Option<InvitationId>,
+    pub activate_org: bool,
+    pub now: Timestamp,
+    pub audit: Vec<AuditEvent>,
+}
+
+/// Everything a verified assertion writes, in one transaction.
+#[derive(Debug, Clone)]
+pub struct AuthenticationCommit {
+    pub org_id: OrgId,
+    pub credential_id: Vec<u8>,
+    pub sign_count: u32,
+    pub backup_eligible: bool,
+    pub backup_state: bool,
+    pub now: Timestamp,
+    pub session: Option<Session>,
+    pub audit: Vec<AuditEvent>,
+}
+
+#[async_trait]
+pub trait CredentialStore: Send + Sync {
+    /// Fails with `credential_already_registered` when the credential id exists
+    /// (in any org), `username_taken`, or the invitation errors above.
+    async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()>;
+    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()>;
+    async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>>;
+    /// Newest first.
+    async fn list_user_credentials(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        page: Page,
+    ) -> Result<Paged<Credential>>;
+    async fn list_org_credentials(&self, org: &OrgId, page: Page) -> Result<Paged<Credential>>;
+    async fn count_user_credentials(&self, org: &OrgId, user: &UserId) -> Result<i64>;
+    /// Fails with `credential_not_found`.
+    async fn rename_credential(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        name: &str,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+    /// Deletes the credential and revokes every session it created. Fails with
+    /// `credential_not_found`.
+    async fn delete_credential(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+    async fn flag_credential_cloned(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        audit: &[AuditEvent],
+    ) -> Result<()>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn get_session(&self, org: &OrgId, id: &SessionId) -> Result<Option<Session>>;
+    /// Returns whether a live session was revoked.
+    async fn revoke_session(
+        &self,
+        org: &OrgId,
+        id: &SessionId,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<bool>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
+    /// Inserts the key unless one with the same kid exists.
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+}
+
+/// The whole store, as the core and the HTTP layer see it: `Arc<dyn Store>`.
+#[async_trait]
+pub trait Store:
+    OrgStore + UserStore + CeremonyStore + CredentialStore + SessionStore + KeyStore
+{
+    /// Cheap liveness check of the database connection, for `/readyz`.
+    async fn ping(&self) -> Result<()>;
+    /// The backend's name, for logs and `/readyz`.
+    fn backend(&self) -> &'static str;
+}

@@ -1,0 +1,1 @@
+//! WebAuthn conformance corpus: written by the verifier work.

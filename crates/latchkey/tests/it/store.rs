@@ -1,0 +1,1 @@
+//! Storage tests: written by the store work.
