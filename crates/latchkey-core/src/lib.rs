@@ -12,3 +12,10 @@ pub mod store;
 pub mod webauthn;
 
 pub use error::{Error, ErrorCode, Result};
+pub mod aaguid;
+pub mod challenge;
+pub mod keys;
+pub mod service;
+pub mod tokens;
+
+pub use service::{CoreConfig, Latchkey, Principal};

@@ -1,0 +1,380 @@
+//! Authentication ceremonies. `challenge` binds a ceremony to the user it is
+//! for (by username or credential id) or to nobody (usernameless, conditional
+//! UI); unknown usernames get a ceremony that no credential can complete, so
+//! the response doesn't reveal who exists. `verify` consumes the ceremony,
+//! checks the credential belongs to the org and to the ceremony's user,
+//! verifies the assertion and commits counter, flags and the new session.
+
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::options;
+use super::{CeremonyStart, Latchkey, UserView};
+use crate::audit::{AuditEvent, AuditKind};
+use crate::challenge::{commit, payload_hash, random_challenge};
+use crate::error::{fail, Error, ErrorCode, Result};
+use crate::ids::{CeremonyId, OrgId, SessionId};
+use crate::model::{
+    Ceremony, CeremonyPurpose, Credential, Org, Page, PasskeyStatus, Session, User, UserStatus,
+    UserVerification,
+};
+use crate::store::AuthenticationCommit;
+use crate::tokens::{self, SessionClaims, VerificationClaims};
+use crate::webauthn::json::{b64url_decode, b64url_encode, AuthenticationResponseJson};
+use crate::webauthn::{verify_authentication, AssertionCheck};
+
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChallengeInput {
+    pub username: Option<String>,
+    pub credential_id: Option<String>,
+    /// Any JSON the challenge should commit to (an action, a transaction).
+    pub payload: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenType {
+    #[default]
+    Session,
+    Verification,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TokenGrant {
+    pub token: String,
+    pub token_type: TokenType,
+    pub expires_at: String,
+    pub user: UserView,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct PendingAssertion {
+    /// Base64url ids the ceremony allows; empty means any of the user's (or any discoverable).
+    allow: Vec<String>,
+    /// The username was unknown: no credential may complete this ceremony.
+    #[serde(default)]
+    nobody: bool,
+    #[serde(default)]
+    nonce: Option<String>,
+}
+
+impl Latchkey {
+    pub async fn challenge(&self, org_id: &OrgId, input: ChallengeInput) -> Result<CeremonyStart> {
+        let org = self.org(org_id).await?;
+        if org.passkey_status != PasskeyStatus::Active {
+            return fail(
+                ErrorCode::PasskeysInactive,
+                "passkeys are not activated for this organisation yet",
+            );
+        }
+        let (user, allow, nobody) = self.challenge_target(&org, &input).await?;
+        let now = self.now();
+        let hash = input.payload.as_ref().map(payload_hash);
+        let (nonce, challenge) = match &hash {
+            Some(h) => {
+                let (n, c) = commit(h);
+                (Some(b64url_encode(&n)), c)
+            }
+            None => (None, random_challenge()),
+        };
+        let pending = PendingAssertion {
+            allow: allow.iter().map(|c| b64url_encode(&c.id)).collect(),
+            nobody,
+            nonce,
+        };
+        let public_key = options::request(&org.settings, &challenge, &allow);
+        let ceremony = Ceremony {
+            id: CeremonyId::generate(),
+            org_id: org_id.clone(),
+            purpose: CeremonyPurpose::Authentication,
+            user_id: user.map(|u| u.id),
+            challenge,
+            payload_hash: hash,
+            state: serde_json::to_value(&pending).map_err(Error::internal)?,
+            created_at: now,
+            expires_at: now.plus_secs(org.settings.ceremony_ttl_secs),
+        };
+        self.store
+            .insert_ceremony(&ceremony, self.config.max_pending_ceremonies, now)
+            .await?;
+        Ok(CeremonyStart {
+            ceremony_id: ceremony.id.to_string(),
+            public_key,
+        })
+    }
+
+    /// The user and allowed credentials a challenge is for.
+    async fn challenge_target(
+        &self,
+        org: &Org,
+        input: &ChallengeInput,
+    ) -> Result<(Option<User>, Vec<Credential>, bool)> {
+        let user = match (&input.username, &input.credential_id) {
+            (Some(_), Some(_)) => {
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    "give either username or credentialId, not both",
+                )
+            }
+            (Some(name), None) => {
+                self.store
+                    .find_user_by_username(&org.id, name.trim())
+                    .await?
+            }
+            (None, Some(id)) => {
+                let raw = b64url_decode("credentialId", id)?;
+                match self.store.get_credential(&org.id, &raw).await? {
+                    Some(c) => {
+                        return Ok((
+                            self.store.get_user(&org.id, &c.user_id).await?,
+                            vec![c],
+                            false,
+                        ))
+                    }
+                    None => return Ok((None, vec![], true)),
+                }
+            }
+            (None, None) => return Ok((None, vec![], false)),
+        };
+        let Some(user) = user else {
+            return Ok((None, vec![], true));
+        };
+        let page = Page {
+            page: 1,
+            per_page: Page::MAX_PER_PAGE,
+        };
+        let creds = self
+            .store
+            .list_user_credentials(&org.id, &user.id, page)
+            .await?
+            .items;
+        Ok((Some(user), creds, false))
+    }
+
+    pub async fn verify(
+        &self,
+        org_id: &OrgId,
+        ceremony_id: &str,
+        response: &AuthenticationResponseJson,
+        token_type: TokenType,
+        user_agent: Option<String>,
+    ) -> Result<TokenGrant> {
+        let ceremony = self
+            .take_ceremony(org_id, ceremony_id, CeremonyPurpose::Authentication)
+            .await?;
+        let org = self.org(org_id).await?;
+        let (credential, user) = self.assertion_subject(&org, &ceremony, response).await?;
+        let check = AssertionCheck {
+            challenge: &ceremony.challenge,
+            origins: &org.settings.origins,
+            rp_id: &org.settings.rp_id,
+            require_user_verification: org.settings.user_verification == UserVerification::Required,
+            public_key_cose: &credential.public_key_cose,
+            stored_sign_count: credential.sign_count,
+        };
+        let verified = match verify_authentication(response, &check) {
+            Err(e) if e.code == ErrorCode::SignCountRegression => {
+                self.flag_cloned(&org, &credential).await?;
+                return Err(e);
+            }
+            other => other?,
+        };
+        let now = self.now();
+        let cred_b64 = b64url_encode(&credential.id);
+        let mut amr = vec!["hwk".to_owned()];
+        if verified.user_verified {
+            amr.push("user".to_owned());
+        }
+        let mut audit = vec![AuditEvent::new(
+            org_id,
+            now,
+            AuditKind::AssertionVerified,
+            format!("credential:{cred_b64}"),
+        )
+        .by(&user.id)
+        .with(json!({"userVerified": verified.user_verified, "signCount": verified.sign_count}))];
+        let (token, expires_at, session) = match token_type {
+            TokenType::Session => {
+                let ttl = org.settings.session_ttl_secs;
+                let session = Session {
+                    id: SessionId::generate(),
+                    org_id: org_id.clone(),
+                    user_id: user.id.clone(),
+                    credential_id: credential.id.clone(),
+                    created_at: now,
+                    expires_at: now.plus_secs(ttl),
+                    last_seen_at: now,
+                    revoked_at: None,
+                    user_agent: user_agent.map(|ua| ua.chars().take(256).collect()),
+                };
+                let claims = SessionClaims {
+                    iss: self.config.public_url.clone(),
+                    aud: tokens::SESSION_AUD.to_owned(),
+                    sub: user.id.to_string(),
+                    org: org_id.to_string(),
+                    sid: session.id.to_string(),
+                    iat: now.secs(),
+                    exp: session.expires_at.secs(),
+                    amr,
+                };
+                audit.push(
+                    AuditEvent::new(org_id, now, AuditKind::SessionIssued, session.id.as_str())
+                        .by(&user.id),
+                );
+                (
+                    tokens::sign(&self.keys, tokens::SESSION_TYP, &claims)?,
+                    session.expires_at,
+                    Some(session),
+                )
+            }
+            TokenType::Verification => {
+                let exp = now.plus_secs(org.settings.verification_token_ttl_secs);
+                let claims = VerificationClaims {
+                    iss: self.config.public_url.clone(),
+                    aud: tokens::VERIFICATION_AUD.to_owned(),
+                    sub: user.id.to_string(),
+                    org: org_id.to_string(),
+                    jti: format!("vtk_{}", crate::random::id_tail()),
+                    iat: now.secs(),
+                    exp: exp.secs(),
+                    cred: cred_b64,
+                    amr,
+                    chal: b64url_encode(&ceremony.challenge),
+                    req: ceremony.payload_hash.clone(),
+                };
+                audit.push(
+                    AuditEvent::new(
+                        org_id,
+                        now,
+                        AuditKind::VerificationTokenIssued,
+                        claims.jti.clone(),
+                    )
+                    .by(&user.id),
+                );
+                (
+                    tokens::sign(&self.keys, tokens::VERIFICATION_TYP, &claims)?,
+                    exp,
+                    None,
+                )
+            }
+        };
+        let commit = AuthenticationCommit {
+            org_id: org_id.clone(),
+            credential_id: credential.id.clone(),
+            sign_count: verified.sign_count,
+            backup_eligible: verified.backup_eligible,
+            backup_state: verified.backup_state,
+            now,
+            session,
+            audit,
+        };
+        self.store.complete_authentication(&commit).await?;
+        Ok(TokenGrant {
+            token,
+            token_type,
+            expires_at: expires_at.to_rfc3339(),
+            user: UserView::from(&user),
+        })
+    }
+
+    /// Finds the credential the response names and checks it may complete this ceremony.
+    async fn assertion_subject(
+        &self,
+        org: &Org,
+        ceremony: &Ceremony,
+        response: &AuthenticationResponseJson,
+    ) -> Result<(Credential, User)> {
+        let pending: PendingAssertion =
+            serde_json::from_value(ceremony.state.clone()).unwrap_or_default();
+        let raw_id = b64url_decode("rawId", &response.raw_id)?;
+        if pending.nobody {
+            return fail(
+                ErrorCode::CredentialNotFound,
+                "this passkey is not registered here",
+            );
+        }
+        let credential = self
+            .store
+            .get_credential(&org.id, &raw_id)
+            .await?
+            .ok_or_else(|| {
+                Error::new(
+                    ErrorCode::CredentialNotFound,
+                    "this passkey is not registered here",
+                )
+            })?;
+        if let Some(expected) = &ceremony.user_id {
+            if &credential.user_id != expected {
+                return fail(
+                    ErrorCode::CredentialUserMismatch,
+                    "this passkey belongs to another user",
+                );
+            }
+        }
+        if !pending.allow.is_empty()
+            && !pending
+                .allow
+                .contains(&response.raw_id.trim_end_matches('=').to_owned())
+        {
+            return fail(
+                ErrorCode::CredentialNotAllowed,
+                "this passkey was not offered for this ceremony",
+            );
+        }
+        let user = self.user(&org.id, &credential.user_id).await?;
+        self.check_user_handle(ceremony, response, &user)?;
+        if user.status == UserStatus::Suspended {
+            return fail(ErrorCode::UserSuspended, "this user is suspended");
+        }
+        if credential.possibly_cloned {
+            return fail(
+                ErrorCode::CredentialPossiblyCloned,
+                "this passkey is flagged as possibly cloned; use another one",
+            );
+        }
+        Ok((credential, user))
+    }
+
+    /// §7.2 step 6: a usernameless ceremony must carry the user handle, and any
+    /// user handle given must be the credential owner's.
+    fn check_user_handle(
+        &self,
+        ceremony: &Ceremony,
+        response: &AuthenticationResponseJson,
+        user: &User,
+    ) -> Result<()> {
+        match response
+            .response
+            .user_handle
+            .as_deref()
+            .filter(|h| !h.is_empty())
+        {
+            Some(h) if b64url_decode("userHandle", h)? != user.user_handle => fail(
+                ErrorCode::UserHandleMismatch,
+                "the user handle does not match the passkey's owner",
+            ),
+            None if ceremony.user_id.is_none() => fail(
+                ErrorCode::UserHandleMismatch,
+                "a usernameless sign-in needs the user handle",
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    async fn flag_cloned(&self, org: &Org, credential: &Credential) -> Result<()> {
+        let subject = format!("credential:{}", b64url_encode(&credential.id));
+        let event = AuditEvent::new(
+            &org.id,
+            self.now(),
+            AuditKind::CredentialFlaggedCloned,
+            subject,
+        )
+        .by(&credential.user_id);
+        self.store
+            .flag_credential_cloned(&org.id, &credential.id, &[event])
+            .await
+    }
+}
