@@ -1,1 +1,103 @@
-//! placeholder
+//! Storage for Latchkey: the core's store traits implemented once per
+//! database with sqlx runtime queries, SQLite ([`SqliteStore`]) and
+//! PostgreSQL ([`PgStore`]). The backend is chosen once, at start-up, by
+//! [`open`]; everything above sees only `Arc<dyn Store>`. Migrations are
+//! embedded, mirrored (same versions and names in both folders, see
+//! [`migration_versions`]) and applied on open. This crate owns SQL and
+//! nothing else: no policy, no clock, no HTTP.
+
+#[macro_use]
+mod rows;
+mod chain;
+mod error;
+mod postgres;
+mod sqlite;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use latchkey_core::store::Store;
+use latchkey_core::Result;
+
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// The SQLite file `open` uses inside the data directory.
+pub const SQLITE_FILE_NAME: &str = "latchkey.db";
+
+/// Opens (creating if needed) a SQLite database file, WAL mode, migrated.
+pub async fn open_sqlite(path: &Path) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqliteStore::open(path).await?))
+}
+
+/// A private, migrated in-memory SQLite database on one connection; for tests.
+pub async fn open_sqlite_memory() -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(SqliteStore::open_memory().await?))
+}
+
+/// Connects to PostgreSQL and applies migrations under sqlx's advisory
+/// migration lock, so several nodes may start at once.
+pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
+    Ok(Arc::new(PgStore::open(url).await?))
+}
+
+/// Chooses the backend: a `postgres://` / `postgresql://` URL opens
+/// PostgreSQL, `sqlite::memory:` a private in-memory database, a `sqlite:`
+/// URL that file, and `None` the SQLite file
+/// `<data_dir>/latchkey.db` (the directory is created if missing).
+pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    match database_url {
+        Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+            open_postgres(url).await
+        }
+        Some("sqlite::memory:") => open_sqlite_memory().await,
+        Some(url) => match url
+            .strip_prefix("sqlite://")
+            .or(url.strip_prefix("sqlite:"))
+        {
+            Some(path) => open_sqlite(Path::new(path)).await,
+            None => Err(latchkey_core::Error::new(
+                latchkey_core::ErrorCode::InvalidRequest,
+                "database URL must start with postgres://, postgresql:// or sqlite:",
+            )),
+        },
+        None => {
+            tokio::fs::create_dir_all(data_dir)
+                .await
+                .map_err(latchkey_core::Error::internal)?;
+            open_sqlite(&data_dir.join(SQLITE_FILE_NAME)).await
+        }
+    }
+}
+
+/// One embedded migration: its version and name (the file name's description).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationInfo {
+    pub version: i64,
+    pub description: String,
+}
+
+/// The embedded migrations of both backends, for the test that keeps the two
+/// folders in step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationVersions {
+    pub sqlite: Vec<MigrationInfo>,
+    pub postgres: Vec<MigrationInfo>,
+}
+
+fn infos(migrator: &sqlx::migrate::Migrator) -> Vec<MigrationInfo> {
+    migrator
+        .iter()
+        .map(|m| MigrationInfo {
+            version: m.version,
+            description: m.description.to_string(),
+        })
+        .collect()
+}
+
+pub fn migration_versions() -> MigrationVersions {
+    MigrationVersions {
+        sqlite: infos(&sqlite::MIGRATOR),
+        postgres: infos(&postgres::MIGRATOR),
+    }
+}

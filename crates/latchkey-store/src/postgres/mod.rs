@@ -1,0 +1,76 @@
+//! The PostgreSQL backend: a connection pool, migrations applied under sqlx's
+//! advisory migration lock (several nodes may start at once). Transactions
+//! run at READ COMMITTED; every single-use consumption is one conditional
+//! statement, whose row lock makes concurrent consumers wait and then find
+//! the row already taken.
+
+mod audit;
+mod ceremonies;
+mod credentials;
+mod keys;
+mod orgs;
+mod sessions;
+mod users;
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use latchkey_core::store::Store;
+use latchkey_core::Result;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, Transaction};
+
+use crate::error::DbResultExt;
+
+pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Enough for a busy node; PostgreSQL's default max_connections (100) leaves
+/// room for several.
+const MAX_CONNECTIONS: u32 = 16;
+/// How long a request waits for a pooled connection before failing.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The core's [`Store`] on PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct PgStore {
+    pool: PgPool,
+}
+
+impl PgStore {
+    /// Connects and applies migrations (under the migration lock).
+    pub async fn open(url: &str) -> Result<PgStore> {
+        let pool = PgPoolOptions::new()
+            .max_connections(MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect(url)
+            .await
+            .db()?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(latchkey_core::Error::internal)?;
+        Ok(PgStore { pool })
+    }
+
+    /// The underlying pool (for operational commands and tests).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A write transaction. Named like SQLite's so both backends read alike.
+    async fn begin_write(&self) -> Result<Transaction<'static, Postgres>> {
+        self.pool.begin().await.db()
+    }
+}
+
+#[async_trait]
+impl Store for PgStore {
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
+        Ok(())
+    }
+
+    fn backend(&self) -> &'static str {
+        "postgres"
+    }
+}

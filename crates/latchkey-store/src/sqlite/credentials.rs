@@ -1,0 +1,236 @@
+//! Passkeys on SQLite: the registration and authentication commits (each one
+//! transaction), listing newest first, rename, delete (revoking the sessions
+//! the credential created) and the clone flag.
+
+use async_trait::async_trait;
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::model::{Credential, Page, Paged, UserStatus};
+use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
+use latchkey_core::{ErrorCode, Result};
+use sqlx::types::Json;
+use sqlx::SqliteConnection;
+
+use super::{audit, orgs, sessions, users, SqliteStore};
+use crate::error::{credential_taken, not_found, DbResultExt};
+use crate::rows::{convert_all, page_limit, CredentialRow};
+
+/// Fails with `credential_already_registered` when the id exists in any org.
+async fn insert_credential(conn: &mut SqliteConnection, c: &Credential) -> Result<()> {
+    sqlx::query(concat!(
+        "INSERT INTO credentials (",
+        credential_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    ))
+    .bind(c.id.as_slice())
+    .bind(c.org_id.as_str())
+    .bind(c.user_id.as_str())
+    .bind(c.name.as_str())
+    .bind(c.public_key_cose.as_slice())
+    .bind(c.alg)
+    .bind(i64::from(c.sign_count))
+    .bind(c.aaguid.as_slice())
+    .bind(Json(&c.transports))
+    .bind(c.attestation_format.as_str())
+    .bind(c.backup_eligible)
+    .bind(c.backup_state)
+    .bind(c.uv_initialized)
+    .bind(c.possibly_cloned)
+    .bind(c.created_at.millis())
+    .bind(c.last_used_at.map(|t| t.millis()))
+    .execute(conn)
+    .await
+    .map_err(credential_taken)?;
+    Ok(())
+}
+
+fn credential_not_found() -> latchkey_core::Error {
+    not_found(ErrorCode::CredentialNotFound, "credential")
+}
+
+#[async_trait]
+impl CredentialStore for SqliteStore {
+    async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
+        let org = &commit.credential.org_id;
+        let mut tx = self.begin_write().await?;
+        if let Some(user) = &commit.new_user {
+            users::insert_user(&mut tx, user).await?;
+        }
+        if let Some(invitation) = &commit.invitation {
+            users::consume_invitation(&mut tx, org, invitation, commit.now).await?;
+        }
+        if let Some(user) = &commit.activate_user {
+            users::update_status(&mut tx, org, user, UserStatus::Active).await?;
+        }
+        insert_credential(&mut tx, &commit.credential).await?;
+        if commit.activate_org {
+            orgs::activate(&mut tx, org).await?;
+        }
+        audit::append(&mut tx, &commit.audit).await?;
+        tx.commit().await.db()
+    }
+
+    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        // MAX: a slower concurrent assertion can never move the counter back.
+        let done = sqlx::query(
+            "UPDATE credentials SET sign_count = MAX(sign_count, ?), backup_eligible = ?, \
+             backup_state = ?, last_used_at = ? WHERE org_id = ? AND id = ?",
+        )
+        .bind(i64::from(commit.sign_count))
+        .bind(commit.backup_eligible)
+        .bind(commit.backup_state)
+        .bind(commit.now.millis())
+        .bind(commit.org_id.as_str())
+        .bind(commit.credential_id.as_slice())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        if done.rows_affected() == 0 {
+            return Err(credential_not_found());
+        }
+        if let Some(session) = &commit.session {
+            sessions::insert_session(&mut tx, session).await?;
+        }
+        audit::append(&mut tx, &commit.audit).await?;
+        tx.commit().await.db()
+    }
+
+    async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {
+        let row: Option<CredentialRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? AND id = ?"
+        ))
+        .bind(org.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        row.map(Credential::try_from).transpose()
+    }
+
+    async fn list_user_credentials(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        page: Page,
+    ) -> Result<Paged<Credential>> {
+        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? AND user_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(org.as_str())
+        .bind(user.as_str())
+        .bind(page_limit(page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        Ok(Paged {
+            items: convert_all(rows)?,
+            total: self.count_user_credentials(org, user).await?,
+        })
+    }
+
+    async fn list_org_credentials(&self, org: &OrgId, page: Page) -> Result<Paged<Credential>> {
+        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+        ))
+        .bind(org.as_str())
+        .bind(page_limit(page))
+        .bind(page.offset())
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE org_id = ?")
+            .bind(org.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .db()?;
+        Ok(Paged {
+            items: convert_all(rows)?,
+            total,
+        })
+    }
+
+    async fn count_user_credentials(&self, org: &OrgId, user: &UserId) -> Result<i64> {
+        sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE org_id = ? AND user_id = ?")
+            .bind(org.as_str())
+            .bind(user.as_str())
+            .fetch_one(&self.pool)
+            .await
+            .db()
+    }
+
+    async fn rename_credential(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        name: &str,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("UPDATE credentials SET name = ? WHERE org_id = ? AND id = ?")
+            .bind(name)
+            .bind(org.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if done.rows_affected() == 0 {
+            return Err(credential_not_found());
+        }
+        audit::append(&mut tx, audit).await?;
+        tx.commit().await.db()
+    }
+
+    async fn delete_credential(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query("DELETE FROM credentials WHERE org_id = ? AND id = ?")
+            .bind(org.as_str())
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        if done.rows_affected() == 0 {
+            return Err(credential_not_found());
+        }
+        sessions::revoke_for_credential(&mut tx, org, id, now).await?;
+        audit::append(&mut tx, audit).await?;
+        tx.commit().await.db()
+    }
+
+    async fn flag_credential_cloned(
+        &self,
+        org: &OrgId,
+        id: &[u8],
+        audit: &[AuditEvent],
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("UPDATE credentials SET possibly_cloned = 1 WHERE org_id = ? AND id = ?")
+                .bind(org.as_str())
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+        if done.rows_affected() == 0 {
+            return Err(credential_not_found());
+        }
+        audit::append(&mut tx, audit).await?;
+        tx.commit().await.db()
+    }
+}

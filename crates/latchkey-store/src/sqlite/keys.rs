@@ -1,0 +1,45 @@
+//! Token-signing keys on SQLite. Not org-owned: one key set per deployment.
+
+use async_trait::async_trait;
+use latchkey_core::model::SigningKeyRecord;
+use latchkey_core::store::KeyStore;
+use latchkey_core::Result;
+use sqlx::types::Json;
+
+use super::SqliteStore;
+use crate::error::DbResultExt;
+use crate::rows::{convert_all, SigningKeyRow};
+
+#[async_trait]
+impl KeyStore for SqliteStore {
+    async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
+        let rows: Vec<SigningKeyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            signing_key_columns!(),
+            " FROM signing_keys ORDER BY created_at, kid"
+        ))
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        convert_all(rows)
+    }
+
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
+        // DO NOTHING: nodes starting together may all try to insert the first key.
+        sqlx::query(concat!(
+            "INSERT INTO signing_keys (",
+            signing_key_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING"
+        ))
+        .bind(key.kid.as_str())
+        .bind(key.alg.as_str())
+        .bind(key.private_key_encrypted.as_slice())
+        .bind(Json(&key.public_jwk))
+        .bind(key.created_at.millis())
+        .bind(key.retired_at.map(|t| t.millis()))
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(())
+    }
+}

@@ -1,1 +1,0 @@
-//! Storage tests: written by the store work.

@@ -1,0 +1,195 @@
+//! Ceremonies: round trip, single use under concurrency, tenant isolation,
+//! the pending cap, purging.
+
+use std::sync::Arc;
+
+use latchkey_core::ids::CeremonyId;
+use latchkey_core::store::Store;
+use latchkey_core::ErrorCode;
+
+use super::records::{ceremony, create_org, T0};
+use super::support::each_backend;
+
+const CAP: i64 = 1000;
+
+#[tokio::test]
+async fn ceremony_round_trips_through_insert_and_take() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let (org, _, _) = create_org(s, "Acme").await;
+        let c = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let taken = s.take_ceremony(&org.id, &c.id, T0).await.unwrap();
+        assert_eq!(taken, c, "{}", db.backend);
+        let mut bare = ceremony(&org.id, T0.plus_secs(300));
+        bare.user_id = None;
+        bare.payload_hash = None;
+        bare.state = serde_json::Value::Null;
+        s.insert_ceremony(&bare, CAP, T0).await.unwrap();
+        assert_eq!(
+            s.take_ceremony(&org.id, &bare.id, T0).await.unwrap(),
+            bare,
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn take_ceremony_fails_with_already_used_the_second_time() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let (org, _, _) = create_org(s, "Acme").await;
+        let c = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        s.take_ceremony(&org.id, &c.id, T0).await.unwrap();
+        let err = s.take_ceremony(&org.id, &c.id, T0).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{}", db.backend);
+        let err = s
+            .take_ceremony(&org.id, &CeremonyId::generate(), T0)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{}", db.backend);
+    }
+}
+
+#[tokio::test]
+async fn take_ceremony_consumes_an_expired_ceremony_leaving_expiry_to_the_caller() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let (org, _, _) = create_org(s, "Acme").await;
+        let c = ceremony(&org.id, T0.plus_secs(1));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let later = T0.plus_secs(600);
+        assert_eq!(
+            s.take_ceremony(&org.id, &c.id, later).await.unwrap(),
+            c,
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn take_ceremony_succeeds_exactly_once_under_concurrency() {
+    for db in each_backend().await {
+        let (org, _, _) = create_org(db.store.as_ref(), "Acme").await;
+        for round in 0..5 {
+            let c = ceremony(&org.id, T0.plus_secs(300));
+            db.store.insert_ceremony(&c, CAP, T0).await.unwrap();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..20 {
+                let store: Arc<dyn Store> = Arc::clone(&db.store);
+                let (org_id, id) = (org.id.clone(), c.id.clone());
+                tasks.spawn(async move { store.take_ceremony(&org_id, &id, T0).await });
+            }
+            let results = tasks.join_all().await;
+            let wins = results.iter().filter(|r| r.is_ok()).count();
+            let used = results
+                .iter()
+                .filter(|r| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
+                .count();
+            assert_eq!(
+                (wins, used),
+                (1, 19),
+                "{} round {round}: {results:?}",
+                db.backend
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn take_ceremony_of_another_org_is_not_found_and_leaves_it_pending() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let (acme, _, _) = create_org(s, "Acme").await;
+        let (other, _, _) = create_org(s, "Other").await;
+        let c = ceremony(&acme.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let err = s.take_ceremony(&other.id, &c.id, T0).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{}", db.backend);
+        assert_eq!(
+            s.take_ceremony(&acme.id, &c.id, T0).await.unwrap(),
+            c,
+            "{}",
+            db.backend
+        );
+    }
+}
+
+#[tokio::test]
+async fn insert_ceremony_refuses_when_the_org_has_max_pending_live_ceremonies() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (acme, _, _) = create_org(s, "Acme").await;
+        let (other, _, _) = create_org(s, "Other").await;
+        // Neither an expired nor a consumed ceremony counts as pending.
+        s.insert_ceremony(&ceremony(&acme.id, T0), 3, T0)
+            .await
+            .unwrap();
+        let consumed = ceremony(&acme.id, T0.plus_secs(300));
+        s.insert_ceremony(&consumed, 3, T0).await.unwrap();
+        s.take_ceremony(&acme.id, &consumed.id, T0).await.unwrap();
+        for _ in 0..3 {
+            s.insert_ceremony(&ceremony(&acme.id, T0.plus_secs(300)), 3, T0)
+                .await
+                .unwrap();
+        }
+        let refused = ceremony(&acme.id, T0.plus_secs(300));
+        let err = s.insert_ceremony(&refused, 3, T0).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::TooManyPendingCeremonies, "{b}");
+        let err = s
+            .take_ceremony(&acme.id, &refused.id, T0)
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::CeremonyNotFound,
+            "{b}: the refused one was not stored"
+        );
+        // The cap is per org.
+        s.insert_ceremony(&ceremony(&other.id, T0.plus_secs(300)), 3, T0)
+            .await
+            .unwrap();
+        // Once the pending ones expire, there is room again.
+        let later = T0.plus_secs(301);
+        s.insert_ceremony(&ceremony(&acme.id, later.plus_secs(300)), 3, later)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn purge_ceremonies_deletes_expired_and_consumed_ones_only() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, _, _) = create_org(s, "Acme").await;
+        let expired = ceremony(&org.id, T0.plus_secs(10));
+        let consumed = ceremony(&org.id, T0.plus_secs(300));
+        let pending = ceremony(&org.id, T0.plus_secs(300));
+        for c in [&expired, &consumed, &pending] {
+            s.insert_ceremony(c, CAP, T0).await.unwrap();
+        }
+        s.take_ceremony(&org.id, &consumed.id, T0).await.unwrap();
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(),
+            2,
+            "{b}"
+        );
+        let err = s.take_ceremony(&org.id, &expired.id, T0).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}");
+        assert_eq!(
+            s.take_ceremony(&org.id, &pending.id, T0).await.unwrap(),
+            pending,
+            "{b}"
+        );
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(),
+            1,
+            "{b}"
+        );
+    }
+}
