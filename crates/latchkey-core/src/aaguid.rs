@@ -62,7 +62,7 @@ mod tests {
         let icloud = parse_aaguid("fbfc3007-154e-4ecc-8c0b-6e020557d7bd").unwrap();
         assert_eq!(
             lookup(&icloud).map(|m| m.name.as_str()),
-            Some("iCloud Keychain")
+            Some("Apple Passwords")
         );
         assert!(lookup(&[0u8; 16]).is_none());
         assert_eq!(

@@ -1,4 +1,5 @@
 //! The one integration-test binary: one module per area.
 
+mod api;
 mod conformance;
 mod store;
