@@ -75,7 +75,8 @@ pub trait CeremonyStore: Send + Sync {
     /// Expiry is the caller's check: an expired ceremony is consumed all the same.
     async fn take_ceremony(&self, org: &OrgId, id: &CeremonyId, now: Timestamp)
         -> Result<Ceremony>;
-    /// Deletes ceremonies that expired or were consumed before `before`.
+    /// Deletes ceremonies that expired before `before` (consumed or not: a
+    /// ceremony can't be completed after expiry, so its row has no more use).
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64>;
 }
 

@@ -112,8 +112,11 @@ CREATE TABLE ceremonies (
     consumed_at     INTEGER
 ) STRICT;
 
--- Counting an org's pending ceremonies (the cap) and purging expired ones.
-CREATE INDEX ceremonies_org_expires_idx ON ceremonies (org_id, expires_at);
+-- Counting an org's pending ceremonies (the cap, checked on every insert):
+-- partial, so the consumed ceremonies of a busy org don't slow the count.
+CREATE INDEX ceremonies_pending_idx ON ceremonies (org_id, expires_at) WHERE consumed_at IS NULL;
+-- The janitor deletes by expiry alone, so it can use an index.
+CREATE INDEX ceremonies_expires_idx ON ceremonies (expires_at);
 
 CREATE TABLE sessions (
     id              TEXT    NOT NULL PRIMARY KEY,

@@ -90,8 +90,7 @@ impl CeremonyStore for PgStore {
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1 OR consumed_at < $2")
-            .bind(before.millis())
+        let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
             .bind(before.millis())
             .execute(&self.pool)
             .await

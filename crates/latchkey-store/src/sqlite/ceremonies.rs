@@ -88,8 +88,7 @@ impl CeremonyStore for SqliteStore {
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < ? OR consumed_at < ?")
-            .bind(before.millis())
+        let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < ?")
             .bind(before.millis())
             .execute(&self.pool)
             .await
