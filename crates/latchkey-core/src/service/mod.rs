@@ -92,7 +92,7 @@ impl Latchkey {
         config: CoreConfig,
     ) -> Result<Self> {
         let keys = KeyRing::load(store.as_ref(), master_key, clock.now()).await?;
-        let vendor_roots = AttestationPolicy::default();
+        let vendor_roots = AttestationPolicy::with_vendor_roots();
         Ok(Latchkey {
             store,
             clock,

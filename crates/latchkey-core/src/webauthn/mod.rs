@@ -1,14 +1,21 @@
 //! WebAuthn Level 3 relying-party verification: our own thin layer on
-//! `ring` (signatures), `ciborium`/`coset` (CBOR, COSE keys) and
+//! `ring` (signatures), `ciborium` (CBOR, COSE keys) and
 //! `x509-parser` (attestation certificates). Pure functions: no storage, no
 //! clock reads, no randomness. The ceremony modules (`registration`,
 //! `authentication`) open with the numbered steps of the spec they implement.
 
 pub mod json;
 
+mod attestation;
+mod auth_data;
 mod authentication;
+mod cbor;
+mod client_data;
+mod cose;
 mod registration;
+mod signature;
 
+pub use attestation::{pem_to_der, vendor_roots};
 pub use authentication::{verify_authentication, AssertionCheck, VerifiedAssertion};
 pub use registration::{
     verify_registration, AttestationPolicy, AttestationType, RegistrationCheck,
