@@ -33,7 +33,11 @@ macro_rules! prefixed_id {
                 } else {
                     Err(Error::new(
                         ErrorCode::$missing,
-                        format!("not a valid {} id: expected prefix {}", stringify!($name), $prefix),
+                        format!(
+                            "not a valid {} id: expected prefix {}",
+                            stringify!($name),
+                            $prefix
+                        ),
                     ))
                 }
             }

@@ -29,6 +29,7 @@ pub struct CreatedOrg {
     pub admin: User,
     pub enrolment_token: String,
     pub enrolment_link: String,
+    pub enrolment_expires_at: crate::clock::Timestamp,
 }
 
 pub struct NewInvitation {
@@ -160,6 +161,7 @@ impl Latchkey {
             admin,
             enrolment_token: token,
             enrolment_link,
+            enrolment_expires_at: enrolment.expires_at,
         })
     }
 
@@ -261,7 +263,28 @@ impl Latchkey {
             .ok_or_else(|| Error::new(ErrorCode::UserNotFound, "no such user"))
     }
 
-    pub async fn update_settings(&self, p: &Principal, settings: OrgSettings) -> Result<OrgView> {
+    /// Every organisation, for the operator's CLI.
+    pub async fn list_orgs(&self) -> Result<Vec<OrgView>> {
+        Ok(self
+            .store
+            .list_orgs()
+            .await?
+            .iter()
+            .map(OrgView::from)
+            .collect())
+    }
+
+    /// The full settings. Admins only.
+    pub async fn settings(&self, p: &Principal) -> Result<OrgSettings> {
+        p.require_admin()?;
+        Ok(self.org(&p.org_id).await?.settings)
+    }
+
+    pub async fn update_settings(
+        &self,
+        p: &Principal,
+        settings: OrgSettings,
+    ) -> Result<OrgSettings> {
         p.require_admin()?;
         validate_settings(&settings)?;
         let event = AuditEvent::new(
@@ -274,7 +297,7 @@ impl Latchkey {
         self.store
             .update_org_settings(&p.org_id, &settings, &[event])
             .await?;
-        self.get_org(&p.org_id).await
+        self.settings(p).await
     }
 }
 

@@ -4,7 +4,10 @@
 use serde::Serialize;
 
 use crate::aaguid;
-use crate::model::{Credential, Org, OrgSettings, PasskeyStatus, Role, User, UserKind, UserStatus};
+use crate::model::{
+    Credential, Org, PasskeyStatus, RegistrationMode, Role, User, UserKind, UserStatus,
+    UserVerification,
+};
 use crate::webauthn::json::b64url_encode;
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,13 +100,18 @@ impl From<&User> for UserView {
     }
 }
 
+/// What anyone may see of an organisation: enough for a sign-in or
+/// enrolment page, nothing of its policy knobs.
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct OrgView {
     pub id: String,
     pub name: String,
     pub passkey_status: PasskeyStatus,
-    pub settings: OrgSettings,
+    pub rp_id: String,
+    pub rp_name: String,
+    pub registration_mode: RegistrationMode,
+    pub user_verification: UserVerification,
     pub created_at: String,
 }
 
@@ -113,7 +121,10 @@ impl From<&Org> for OrgView {
             id: o.id.to_string(),
             name: o.name.clone(),
             passkey_status: o.passkey_status,
-            settings: o.settings.clone(),
+            rp_id: o.settings.rp_id.clone(),
+            rp_name: o.settings.rp_name.clone(),
+            registration_mode: o.settings.registration_mode,
+            user_verification: o.settings.user_verification,
             created_at: o.created_at.to_rfc3339(),
         }
     }

@@ -61,7 +61,12 @@ pub struct AssertionResponseJson {
 pub fn b64url_decode(field: &str, value: &str) -> Result<Vec<u8>> {
     URL_SAFE_NO_PAD
         .decode(value.trim_end_matches('='))
-        .map_err(|_| Error::new(ErrorCode::InvalidBase64, format!("{field} is not valid base64url")))
+        .map_err(|_| {
+            Error::new(
+                ErrorCode::InvalidBase64,
+                format!("{field} is not valid base64url"),
+            )
+        })
 }
 
 pub fn b64url_encode(bytes: &[u8]) -> String {

@@ -8,19 +8,37 @@ use serde_json::{json, Value};
 use super::support::{TestApp, ORIGIN};
 
 async fn init(app: &TestApp, org: &str, body: Value) -> Value {
-    app.post(&TestApp::url(org, "webauthn/register/init"), body).await.expect_ok().clone()
+    app.post(&TestApp::url(org, "webauthn/register/init"), body)
+        .await
+        .expect_ok()
+        .clone()
 }
 
-async fn complete(app: &TestApp, org: &str, ceremony: &Value, credential: Value) -> super::support::Reply {
+async fn complete(
+    app: &TestApp,
+    org: &str,
+    ceremony: &Value,
+    credential: Value,
+) -> super::support::Reply {
     let body = json!({"ceremonyId": ceremony["ceremonyId"], "credential": credential});
-    app.post(&TestApp::url(org, "webauthn/register/complete"), body).await
+    app.post(&TestApp::url(org, "webauthn/register/complete"), body)
+        .await
 }
 
 #[tokio::test]
 async fn the_enrolment_link_registers_the_super_admin_and_activates_passkeys() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
-    let view = app.call(Method::GET, &format!("/api/v1/organizations/{org}"), None, None).await;
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
+    let view = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/organizations/{org}"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(view.expect_ok()["passkeyStatus"], "inactive");
 
     let start = init(&app, &org, json!({"invitationToken": token})).await;
@@ -29,7 +47,12 @@ async fn the_enrolment_link_registers_the_super_admin_and_activates_passkeys() {
     assert_eq!(pk["user"]["name"], "alice@acme.example");
     assert_eq!(pk["authenticatorSelection"]["residentKey"], "required");
     assert_eq!(pk["authenticatorSelection"]["userVerification"], "required");
-    let algs: Vec<i64> = pk["pubKeyCredParams"].as_array().unwrap().iter().map(|p| p["alg"].as_i64().unwrap()).collect();
+    let algs: Vec<i64> = pk["pubKeyCredParams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["alg"].as_i64().unwrap())
+        .collect();
     assert_eq!(algs, vec![-7, -8, -257]);
 
     let authn = SoftAuthenticator::new();
@@ -40,7 +63,14 @@ async fn the_enrolment_link_registers_the_super_admin_and_activates_passkeys() {
     assert_eq!(stored.body["credentialId"], id);
     assert_eq!(stored.body["deviceType"], "single_device");
 
-    let view = app.call(Method::GET, &format!("/api/v1/organizations/{org}"), None, None).await;
+    let view = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/organizations/{org}"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(view.expect_ok()["passkeyStatus"], "active");
     app.sign_in(&org, &authn, "alice@acme.example").await;
 }
@@ -48,24 +78,48 @@ async fn the_enrolment_link_registers_the_super_admin_and_activates_passkeys() {
 #[tokio::test]
 async fn an_enrolment_link_works_only_once() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
-    app.register(&org, &SoftAuthenticator::new(), json!({"invitationToken": token}), None).await.expect_ok();
-    let again = app.post(&TestApp::url(&org, "webauthn/register/init"), json!({"invitationToken": token})).await;
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
+    app.register(
+        &org,
+        &SoftAuthenticator::new(),
+        json!({"invitationToken": token}),
+        None,
+    )
+    .await
+    .expect_ok();
+    let again = app
+        .post(
+            &TestApp::url(&org, "webauthn/register/init"),
+            json!({"invitationToken": token}),
+        )
+        .await;
     again.expect_error(409, "invitation_already_used");
 }
 
 #[tokio::test]
 async fn two_ceremonies_racing_on_one_invitation_enrol_only_one_passkey() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
     let a = init(&app, &org, json!({"invitationToken": token})).await;
     let b = init(&app, &org, json!({"invitationToken": token})).await;
     let authn = SoftAuthenticator::new();
     let ra = authn.register(&a["publicKey"], ORIGIN).unwrap();
-    let rb = SoftAuthenticator::new().register(&b["publicKey"], ORIGIN).unwrap();
+    let rb = SoftAuthenticator::new()
+        .register(&b["publicKey"], ORIGIN)
+        .unwrap();
     let (x, y) = tokio::join!(complete(&app, &org, &a, ra), complete(&app, &org, &b, rb));
     let wins = [x.status.is_success(), y.status.is_success()];
-    assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{} / {}", x.body, y.body);
+    assert_eq!(
+        wins.iter().filter(|w| **w).count(),
+        1,
+        "{} / {}",
+        x.body,
+        y.body
+    );
     let loser = if wins[0] { y } else { x };
     loser.expect_error(409, "invitation_already_used");
 }
@@ -73,11 +127,23 @@ async fn two_ceremonies_racing_on_one_invitation_enrol_only_one_passkey() {
 #[tokio::test]
 async fn an_expired_invitation_is_refused() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
     app.clock.advance_secs(7 * 24 * 3600 + 1);
-    let reply = app.post(&TestApp::url(&org, "webauthn/register/init"), json!({"invitationToken": token})).await;
+    let reply = app
+        .post(
+            &TestApp::url(&org, "webauthn/register/init"),
+            json!({"invitationToken": token}),
+        )
+        .await;
     reply.expect_error(410, "invitation_expired");
-    let bogus = app.post(&TestApp::url(&org, "webauthn/register/init"), json!({"invitationToken": "nope"})).await;
+    let bogus = app
+        .post(
+            &TestApp::url(&org, "webauthn/register/init"),
+            json!({"invitationToken": "nope"}),
+        )
+        .await;
     bogus.expect_error(401, "invitation_invalid");
 }
 
@@ -85,19 +151,52 @@ async fn an_expired_invitation_is_refused() {
 async fn invite_only_orgs_refuse_anonymous_registration_and_open_orgs_accept_it() {
     let app = TestApp::new().await;
     let org = app.org("Closed").await;
-    let reply = app.post(&TestApp::url(&org.id, "webauthn/register/init"), json!({"username": "eve"})).await;
+    let reply = app
+        .post(
+            &TestApp::url(&org.id, "webauthn/register/init"),
+            json!({"username": "eve"}),
+        )
+        .await;
     reply.expect_error(403, "registration_closed");
 
-    let (open, token) = app.create_org("Open", "root@open.example", RegistrationMode::Open).await;
+    let (open, token) = app
+        .create_org("Open", "root@open.example", RegistrationMode::Open)
+        .await;
     // Open sign-up waits for the super admin to activate passkeys.
-    let early = app.post(&TestApp::url(&open, "webauthn/register/init"), json!({"username": "bob"})).await;
+    let early = app
+        .post(
+            &TestApp::url(&open, "webauthn/register/init"),
+            json!({"username": "bob"}),
+        )
+        .await;
     early.expect_error(403, "passkeys_inactive");
-    app.register(&open, &SoftAuthenticator::new(), json!({"invitationToken": token}), None).await.expect_ok();
+    app.register(
+        &open,
+        &SoftAuthenticator::new(),
+        json!({"invitationToken": token}),
+        None,
+    )
+    .await
+    .expect_ok();
     let bob = SoftAuthenticator::new();
-    app.register(&open, &bob, json!({"username": "bob", "displayName": "Bob"}), None).await.expect_ok();
-    let grant = app.authenticate(&open, &bob, json!({"username": "bob"})).await;
+    app.register(
+        &open,
+        &bob,
+        json!({"username": "bob", "displayName": "Bob"}),
+        None,
+    )
+    .await
+    .expect_ok();
+    let grant = app
+        .authenticate(&open, &bob, json!({"username": "bob"}))
+        .await;
     assert_eq!(grant.expect_ok()["user"]["displayName"], "Bob");
-    let taken = app.post(&TestApp::url(&open, "webauthn/register/init"), json!({"username": "bob"})).await;
+    let taken = app
+        .post(
+            &TestApp::url(&open, "webauthn/register/init"),
+            json!({"username": "bob"}),
+        )
+        .await;
     taken.expect_error(409, "username_taken");
 }
 
@@ -106,15 +205,25 @@ async fn a_signed_in_user_adds_a_passkey_and_existing_ones_are_excluded() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;
     let url = TestApp::url(&org.id, "webauthn/register/init");
-    let start = app.post_auth(&url, json!({}), &org.admin_token).await.expect_ok().clone();
-    let excluded = start["publicKey"]["excludeCredentials"].as_array().unwrap().len();
+    let start = app
+        .post_auth(&url, json!({}), &org.admin_token)
+        .await
+        .expect_ok()
+        .clone();
+    let excluded = start["publicKey"]["excludeCredentials"]
+        .as_array()
+        .unwrap()
+        .len();
     assert_eq!(excluded, 1);
     // The same authenticator refuses, as a browser would (InvalidStateError).
     assert!(org.admin.register(&start["publicKey"], ORIGIN).is_err());
     let second = SoftAuthenticator::with_config(Config::default().alg(Alg::EdDsa));
     let credential = second.register(&start["publicKey"], ORIGIN).unwrap();
-    let body = json!({"ceremonyId": start["ceremonyId"], "credential": credential, "name": "Backup key"});
-    let stored = app.post(&TestApp::url(&org.id, "webauthn/register/complete"), body).await;
+    let body =
+        json!({"ceremonyId": start["ceremonyId"], "credential": credential, "name": "Backup key"});
+    let stored = app
+        .post(&TestApp::url(&org.id, "webauthn/register/complete"), body)
+        .await;
     assert_eq!(stored.expect_ok()["name"], "Backup key");
     assert_eq!(stored.body["algorithm"], -8);
     app.sign_in(&org.id, &second, &org.admin_username).await;
@@ -123,16 +232,30 @@ async fn a_signed_in_user_adds_a_passkey_and_existing_ones_are_excluded() {
 #[tokio::test]
 async fn packed_self_attestation_and_synced_flags_are_recorded() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
-    let icloud = latchkey_core::aaguid::parse_aaguid("fbfc3007-154e-4ecc-8c0b-6e020557d7bd").unwrap();
-    let config = Config::default().attestation(Attestation::PackedSelf).aaguid(icloud).flags(Flags::synced());
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
+    let icloud =
+        latchkey_core::aaguid::parse_aaguid("fbfc3007-154e-4ecc-8c0b-6e020557d7bd").unwrap();
+    let config = Config::default()
+        .attestation(Attestation::PackedSelf)
+        .aaguid(icloud)
+        .flags(Flags::synced());
     let authn = SoftAuthenticator::with_config(config);
-    let stored = app.register(&org, &authn, json!({"invitationToken": token}), None).await;
+    let stored = app
+        .register(&org, &authn, json!({"invitationToken": token}), None)
+        .await;
     let view = stored.expect_ok();
     assert_eq!(view["attestationFormat"], "packed");
     assert_eq!(view["authenticator"]["name"], "Apple Passwords");
     assert_eq!(view["name"], "Apple Passwords");
-    assert_eq!((view["backupEligible"].as_bool(), view["backupState"].as_bool()), (Some(true), Some(true)));
+    assert_eq!(
+        (
+            view["backupEligible"].as_bool(),
+            view["backupState"].as_bool()
+        ),
+        (Some(true), Some(true))
+    );
     assert_eq!(view["deviceType"], "multi_device");
 }
 
@@ -140,50 +263,125 @@ async fn packed_self_attestation_and_synced_flags_are_recorded() {
 #[tokio::test]
 async fn register_complete_refuses_tampered_responses() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
-    let no_uv = Flags { user_verified: false, ..Flags::default() };
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
+    let no_uv = Flags {
+        user_verified: false,
+        ..Flags::default()
+    };
     let cases: Vec<(Tamper, &str, &str)> = vec![
-        (Tamper { rp_id_for_hash: Some("evil.example".into()), ..Tamper::default() }, ORIGIN, "rp_id_mismatch"),
+        (
+            Tamper {
+                rp_id_for_hash: Some("evil.example".into()),
+                ..Tamper::default()
+            },
+            ORIGIN,
+            "rp_id_mismatch",
+        ),
         (Tamper::default(), "http://evil.example", "origin_mismatch"),
-        (Tamper { challenge: Some("AAAA".into()), ..Tamper::default() }, ORIGIN, "challenge_mismatch"),
-        (Tamper { client_data_type: Some("webauthn.get".into()), ..Tamper::default() }, ORIGIN, "type_mismatch"),
-        (Tamper { flags: Some(no_uv), ..Tamper::default() }, ORIGIN, "user_verification_required"),
-        (Tamper { raw_id: Some("AAAA".into()), ..Tamper::default() }, ORIGIN, "raw_id_mismatch"),
+        (
+            Tamper {
+                challenge: Some("AAAA".into()),
+                ..Tamper::default()
+            },
+            ORIGIN,
+            "challenge_mismatch",
+        ),
+        (
+            Tamper {
+                client_data_type: Some("webauthn.get".into()),
+                ..Tamper::default()
+            },
+            ORIGIN,
+            "type_mismatch",
+        ),
+        (
+            Tamper {
+                flags: Some(no_uv),
+                ..Tamper::default()
+            },
+            ORIGIN,
+            "user_verification_required",
+        ),
+        (
+            Tamper {
+                raw_id: Some("AAAA".into()),
+                ..Tamper::default()
+            },
+            ORIGIN,
+            "raw_id_mismatch",
+        ),
     ];
     for (tamper, origin, code) in cases {
         let start = init(&app, &org, json!({"invitationToken": token})).await;
-        let credential = SoftAuthenticator::new().register_with(&start["publicKey"], origin, &tamper).unwrap();
-        complete(&app, &org, &start, credential).await.expect_error(400, code);
+        let credential = SoftAuthenticator::new()
+            .register_with(&start["publicKey"], origin, &tamper)
+            .unwrap();
+        complete(&app, &org, &start, credential)
+            .await
+            .expect_error(400, code);
     }
-    let bad_sig = Tamper { corrupt_signature: true, ..Tamper::default() };
-    let packed = SoftAuthenticator::with_config(Config::default().attestation(Attestation::PackedSelf));
+    let bad_sig = Tamper {
+        corrupt_signature: true,
+        ..Tamper::default()
+    };
+    let packed =
+        SoftAuthenticator::with_config(Config::default().attestation(Attestation::PackedSelf));
     let start = init(&app, &org, json!({"invitationToken": token})).await;
-    let credential = packed.register_with(&start["publicKey"], ORIGIN, &bad_sig).unwrap();
+    let credential = packed
+        .register_with(&start["publicKey"], ORIGIN, &bad_sig)
+        .unwrap();
     let reply = complete(&app, &org, &start, credential).await;
     assert_eq!(reply.status.as_u16(), 400, "{}", reply.body);
-    let view = app.call(Method::GET, &format!("/api/v1/organizations/{org}"), None, None).await;
+    let view = app
+        .call(
+            Method::GET,
+            &format!("/api/v1/organizations/{org}"),
+            None,
+            None,
+        )
+        .await;
     assert_eq!(view.body["passkeyStatus"], "inactive");
 }
 
 #[tokio::test]
 async fn a_registration_ceremony_is_single_use_expiring_and_bound_to_its_org() {
     let app = TestApp::new().await;
-    let (org, token) = app.create_org("Acme", "alice@acme.example", RegistrationMode::Invite).await;
-    let (other, _) = app.create_org("Other", "bob@other.example", RegistrationMode::Invite).await;
+    let (org, token) = app
+        .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
+        .await;
+    let (other, _) = app
+        .create_org("Other", "bob@other.example", RegistrationMode::Invite)
+        .await;
     let authn = SoftAuthenticator::new();
 
     let start = init(&app, &org, json!({"invitationToken": token})).await;
     let credential = authn.register(&start["publicKey"], ORIGIN).unwrap();
-    complete(&app, &other, &start, credential.clone()).await.expect_error(404, "ceremony_not_found");
-    complete(&app, &org, &start, credential.clone()).await.expect_ok();
-    complete(&app, &org, &start, credential).await.expect_error(409, "ceremony_already_used");
+    complete(&app, &other, &start, credential.clone())
+        .await
+        .expect_error(404, "ceremony_not_found");
+    complete(&app, &org, &start, credential.clone())
+        .await
+        .expect_ok();
+    complete(&app, &org, &start, credential)
+        .await
+        .expect_error(409, "ceremony_already_used");
 
     let org2 = app.org("Later").await;
     let url = TestApp::url(&org2.id, "webauthn/register/init");
-    let start = app.post_auth(&url, json!({}), &org2.admin_token).await.expect_ok().clone();
+    let start = app
+        .post_auth(&url, json!({}), &org2.admin_token)
+        .await
+        .expect_ok()
+        .clone();
     app.clock.advance_secs(301);
-    let credential = SoftAuthenticator::new().register(&start["publicKey"], ORIGIN).unwrap();
-    complete(&app, &org2.id, &start, credential).await.expect_error(410, "ceremony_expired");
+    let credential = SoftAuthenticator::new()
+        .register(&start["publicKey"], ORIGIN)
+        .unwrap();
+    complete(&app, &org2.id, &start, credential)
+        .await
+        .expect_error(410, "ceremony_expired");
 }
 
 #[tokio::test]
@@ -191,14 +389,29 @@ async fn a_credential_id_that_is_already_registered_is_refused() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;
     let url = TestApp::url(&org.id, "webauthn/register/init");
-    let first = app.post_auth(&url, json!({}), &org.admin_token).await.expect_ok().clone();
-    let second = app.post_auth(&url, json!({}), &org.admin_token).await.expect_ok().clone();
+    let first = app
+        .post_auth(&url, json!({}), &org.admin_token)
+        .await
+        .expect_ok()
+        .clone();
+    let second = app
+        .post_auth(&url, json!({}), &org.admin_token)
+        .await
+        .expect_ok()
+        .clone();
     let authn = SoftAuthenticator::new();
     let a = authn.register(&first["publicKey"], ORIGIN).unwrap();
     complete(&app, &org.id, &first, a.clone()).await.expect_ok();
     // The client attests the already registered key again in a fresh, valid
     // ceremony: only the duplicate id is wrong.
-    let replay = Tamper { reuse_credential: a["id"].as_str().map(str::to_owned), ..Tamper::default() };
-    let b = authn.register_with(&second["publicKey"], ORIGIN, &replay).unwrap();
-    complete(&app, &org.id, &second, b).await.expect_error(409, "credential_already_registered");
+    let replay = Tamper {
+        reuse_credential: a["id"].as_str().map(str::to_owned),
+        ..Tamper::default()
+    };
+    let b = authn
+        .register_with(&second["publicKey"], ORIGIN, &replay)
+        .unwrap();
+    complete(&app, &org.id, &second, b)
+        .await
+        .expect_error(409, "credential_already_registered");
 }

@@ -174,13 +174,28 @@ async fn purge_ceremonies_deletes_expired_ones_consumed_or_not() {
             s.insert_ceremony(c, CAP, T0).await.unwrap();
         }
         s.take_ceremony(&org.id, &consumed.id, T0).await.unwrap();
-        assert_eq!(s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(), 1, "{b}");
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(),
+            1,
+            "{b}"
+        );
         let err = s.take_ceremony(&org.id, &expired.id, T0).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}");
         // A consumed ceremony is kept until it expires, so a replay still reads "already used".
-        let err = s.take_ceremony(&org.id, &consumed.id, T0).await.unwrap_err();
+        let err = s
+            .take_ceremony(&org.id, &consumed.id, T0)
+            .await
+            .unwrap_err();
         assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
-        assert_eq!(s.take_ceremony(&org.id, &pending.id, T0).await.unwrap(), pending, "{b}");
-        assert_eq!(s.purge_ceremonies(T0.plus_secs(301)).await.unwrap(), 2, "{b}");
+        assert_eq!(
+            s.take_ceremony(&org.id, &pending.id, T0).await.unwrap(),
+            pending,
+            "{b}"
+        );
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(301)).await.unwrap(),
+            2,
+            "{b}"
+        );
     }
 }

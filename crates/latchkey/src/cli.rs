@@ -1,0 +1,98 @@
+//! The command line: clap definitions and the dispatch to the commands. The
+//! global flags become the top configuration layer; everything else about
+//! a command is passed to it as plain values.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Parser, Subcommand};
+
+use crate::admin::{self, Invite, OrgCreate};
+use crate::config::{self, Layer};
+use crate::{logging, serve};
+
+/// Latchkey: a self-hosted passkey (WebAuthn) server.
+#[derive(Debug, Parser)]
+#[command(name = "latchkey", version, about, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Data directory: SQLite database, master key, latchkey.toml [default: ./latchkey-data]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// postgres://… to use PostgreSQL instead of the SQLite file in the data directory
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// A TOML configuration file [default: <data-dir>/latchkey.toml, if present]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The public base URL of the server, for token issuers and enrolment links
+    /// [default: http://localhost:<listen port>]
+    #[arg(long, global = true, value_name = "URL")]
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Manage organisations.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Invite a user to an organisation: prints a one-time enrolment link.
+    Invite(Invite),
+    /// Apply database migrations and show the schema status.
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create an organisation and its first super admin; prints the enrolment link.
+    Create(OrgCreate),
+    /// List organisations.
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+impl Cli {
+    /// The flags as the top configuration layer.
+    fn layer(&self) -> Layer {
+        let listen = match &self.command {
+            Command::Serve { listen } => listen.clone(),
+            _ => None,
+        };
+        Layer {
+            listen,
+            data_dir: self.global.data_dir.clone(),
+            database_url: self.global.database_url.clone(),
+            public_url: self.global.public_url.clone(),
+            ..Layer::default()
+        }
+    }
+}
+
+/// Loads the configuration, starts logging and runs the command.
+pub async fn run(cli: Cli) -> Result<()> {
+    let config = config::load(cli.layer(), cli.global.config.as_deref())?;
+    logging::init(&config);
+    match cli.command {
+        Command::Serve { .. } => serve::run(&config).await,
+        Command::Org(OrgCommand::List { json }) => admin::org_list(&config, json).await,
+        Command::Org(OrgCommand::Create(args)) => admin::org_create(&config, args).await,
+        Command::Invite(args) => admin::invite(&config, args).await,
+        Command::Migrate => admin::migrate(&config).await,
+    }
+}
