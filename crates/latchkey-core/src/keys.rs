@@ -1,8 +1,11 @@
 //! Key material: the master key that encrypts secrets at rest, and the
-//! token-signing keys. Signing keys are Ed25519, generated once, stored in the
-//! database encrypted under the master key (so every node sharing the master
-//! key can use them) and published as a JWKS. Unknown `kid`s trigger a reload
-//! from the store, which is how a key added by another node is picked up.
+//! token-signing keys. Signing keys are Ed25519, stored in the database
+//! encrypted under the master key (so every node sharing the master key can
+//! use them) and published as a JWKS. The newest unretired key signs;
+//! rotation adds a key and retires the previous ones, which stay published
+//! until every token they signed has expired. A node learns of another
+//! node's rotation when it meets an unknown `kid` (immediate reload) or at
+//! its next periodic refresh, whichever comes first.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -23,6 +26,11 @@ use crate::store::Store;
 use crate::webauthn::json::{b64url_decode, b64url_encode};
 
 const NONCE_LEN: usize = 12;
+
+/// How long a retired key stays published: the longest token lifetime
+/// (`sessionTtlSecs` is at most 30 days) plus a day, because a node that has
+/// not refreshed yet may still sign with a key another node just retired.
+pub const RETIRED_KEY_RETENTION_SECS: i64 = 31 * 86_400;
 
 /// The 256-bit key that encrypts secrets at rest. Never printed.
 #[derive(Clone)]
@@ -123,16 +131,37 @@ impl KeyRing {
             master,
             ring: RwLock::new(Ring::default()),
         };
-        if store
-            .list_signing_keys()
-            .await?
-            .iter()
-            .all(|k| k.retired_at.is_some())
-        {
-            store.insert_signing_key(&ring.generate(now)?).await?;
-        }
-        ring.reload(store).await?;
+        ring.refresh(store, now).await?;
         Ok(ring)
+    }
+
+    /// Re-reads the keys, first storing a new one if none is unretired (first
+    /// start, or every key retired by hand). Nodes starting together may each
+    /// add one; the newest signs everywhere.
+    pub async fn refresh(&self, store: &dyn Store, now: Timestamp) -> Result<()> {
+        let records = store.list_signing_keys().await?;
+        if signer(&records).is_none() {
+            store.insert_signing_key(&self.generate(now)?).await?;
+        }
+        self.reload(store).await
+    }
+
+    /// Stores a fresh key, retires the keys that were unretired before it and
+    /// purges keys retired longer ago than [`RETIRED_KEY_RETENTION_SECS`].
+    /// Returns the new key. Only keys listed before the insert are retired,
+    /// so of two rotations racing on two nodes at least one new key survives.
+    pub async fn rotate(&self, store: &dyn Store, now: Timestamp) -> Result<SigningKeyRecord> {
+        let previous = store.list_signing_keys().await?;
+        let fresh = self.generate(now)?;
+        store.insert_signing_key(&fresh).await?;
+        for old in previous.iter().filter(|k| k.retired_at.is_none()) {
+            store.retire_signing_key(&old.kid, now).await?;
+        }
+        store
+            .purge_retired_signing_keys(now.plus_secs(-RETIRED_KEY_RETENTION_SECS))
+            .await?;
+        self.reload(store).await?;
+        Ok(fresh)
     }
 
     fn generate(&self, now: Timestamp) -> Result<SigningKeyRecord> {
@@ -152,8 +181,7 @@ impl KeyRing {
 
     /// Re-reads every key from the store: the newest unretired key signs.
     pub async fn reload(&self, store: &dyn Store) -> Result<()> {
-        let mut records = store.list_signing_keys().await?;
-        records.sort_by_key(|r| r.created_at);
+        let records = store.list_signing_keys().await?;
         let mut next = Ring::default();
         for rec in &records {
             let x = rec
@@ -164,14 +192,13 @@ impl KeyRing {
             let decoding = DecodingKey::from_ed_components(x).map_err(Error::internal)?;
             next.decoding.insert(rec.kid.clone(), Arc::new(decoding));
             next.jwks.push(rec.public_jwk.clone());
-            if rec.retired_at.is_none() {
-                let der = self.master.open(&rec.kid, &rec.private_key_encrypted)?;
-                let encoding = EncodingKey::from_ed_der(&der);
-                next.active = Some(Arc::new(ActiveKey {
-                    kid: rec.kid.clone(),
-                    encoding,
-                }));
-            }
+        }
+        if let Some(rec) = signer(&records) {
+            let der = self.master.open(&rec.kid, &rec.private_key_encrypted)?;
+            next.active = Some(Arc::new(ActiveKey {
+                kid: rec.kid.clone(),
+                encoding: EncodingKey::from_ed_der(&der),
+            }));
         }
         *self.ring.write().map_err(Error::internal)? = next;
         Ok(())
@@ -194,6 +221,15 @@ impl KeyRing {
     }
 }
 
+/// The key that signs: the newest unretired one (ties broken by kid, so
+/// every node picks the same).
+pub fn signer(records: &[SigningKeyRecord]) -> Option<&SigningKeyRecord> {
+    records
+        .iter()
+        .filter(|r| r.retired_at.is_none())
+        .max_by(|a, b| (a.created_at, &a.kid).cmp(&(b.created_at, &b.kid)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -205,6 +241,29 @@ mod tests {
         assert_eq!(key.open("kid-1", &sealed).unwrap(), b"secret");
         assert!(key.open("kid-2", &sealed).is_err());
         assert!(MasterKey::generate().open("kid-1", &sealed).is_err());
+    }
+
+    fn record(kid: &str, created_at: i64, retired: bool) -> SigningKeyRecord {
+        SigningKeyRecord {
+            kid: kid.to_owned(),
+            alg: "EdDSA".into(),
+            private_key_encrypted: vec![],
+            public_jwk: json!({}),
+            created_at: Timestamp(created_at),
+            retired_at: retired.then_some(Timestamp(created_at)),
+        }
+    }
+
+    #[test]
+    fn the_signer_is_the_newest_unretired_key_with_ties_broken_by_kid() {
+        let keys = [
+            record("a", 1, false),
+            record("c", 2, true),
+            record("b", 2, false),
+            record("a2", 2, false),
+        ];
+        assert_eq!(signer(&keys).map(|k| k.kid.as_str()), Some("b"));
+        assert!(signer(&[record("a", 1, true)]).is_none());
     }
 
     #[test]

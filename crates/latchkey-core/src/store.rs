@@ -68,8 +68,12 @@ pub trait UserStore: Send + Sync {
 pub trait CeremonyStore: Send + Sync {
     /// Fails with `too_many_pending_ceremonies` when the org already has
     /// `max_pending` unexpired, unconsumed ceremonies.
-    async fn insert_ceremony(&self, ceremony: &Ceremony, max_pending: i64, now: Timestamp)
-        -> Result<()>;
+    async fn insert_ceremony(
+        &self,
+        ceremony: &Ceremony,
+        max_pending: i64,
+        now: Timestamp,
+    ) -> Result<()>;
     /// Consumes the ceremony atomically and returns it. Fails with
     /// `ceremony_not_found` (unknown, or another org's) or `ceremony_already_used`.
     /// Expiry is the caller's check: an expired ceremony is consumed all the same.
@@ -160,6 +164,16 @@ pub trait SessionStore: Send + Sync {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> Result<bool>;
+    /// Revokes every live session of the user (suspension, offboarding) and
+    /// returns how many. The audit events are written only when at least one
+    /// session was revoked.
+    async fn revoke_user_sessions(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<u64>;
 }
 
 #[async_trait]
@@ -167,6 +181,19 @@ pub trait KeyStore: Send + Sync {
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>>;
     /// Inserts the key unless one with the same kid exists.
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()>;
+    /// Marks the key retired: it no longer signs, but stays published so
+    /// tokens it signed verify until they expire. Returns whether an
+    /// unretired key was retired (false for an unknown or already retired kid).
+    async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool>;
+    /// Deletes keys retired before `before`; returns how many.
+    async fn purge_retired_signing_keys(&self, before: Timestamp) -> Result<u64>;
+}
+
+/// What [`Store::purge_expired`] deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Purged {
+    pub sessions: u64,
+    pub invitations: u64,
 }
 
 /// The whole store, as the core and the HTTP layer see it: `Arc<dyn Store>`.
@@ -178,4 +205,9 @@ pub trait Store:
     async fn ping(&self) -> Result<()>;
     /// The backend's name, for logs and `/readyz`.
     fn backend(&self) -> &'static str;
+    /// Deletes sessions that expired or were revoked before `before`, and
+    /// invitations that expired before `before` (used or not): neither can be
+    /// used any more, and the audit trail keeps their history. For the janitor,
+    /// alongside [`CeremonyStore::purge_ceremonies`].
+    async fn purge_expired(&self, before: Timestamp) -> Result<Purged>;
 }

@@ -14,16 +14,38 @@ fn field(h: &mut Sha256, bytes: &[u8]) {
 
 /// The hash of event number `seq` of its org, chained to `prev` (None for the first).
 pub(crate) fn event_hash(prev: Option<&[u8]>, seq: i64, event: &AuditEvent) -> Vec<u8> {
+    stored_event_hash(
+        prev,
+        seq,
+        &StoredEvent {
+            org_id: event.org_id.as_str(),
+            at: event.at.millis(),
+            kind: event.kind.as_str(),
+            actor: event.actor.as_ref().map(|a| a.as_str()),
+            subject: &event.subject,
+            data: &event.data,
+        },
+    )
+}
+
+/// An event as stored (its kind as text), for checking a chain read back.
+pub(crate) struct StoredEvent<'a> {
+    pub org_id: &'a str,
+    pub at: i64,
+    pub kind: &'a str,
+    pub actor: Option<&'a str>,
+    pub subject: &'a str,
+    pub data: &'a serde_json::Value,
+}
+
+pub(crate) fn stored_event_hash(prev: Option<&[u8]>, seq: i64, event: &StoredEvent<'_>) -> Vec<u8> {
     let mut h = Sha256::new();
     field(&mut h, prev.unwrap_or_default());
     field(&mut h, &seq.to_be_bytes());
-    field(&mut h, event.org_id.as_str().as_bytes());
-    field(&mut h, &event.at.millis().to_be_bytes());
-    field(&mut h, event.kind.as_str().as_bytes());
-    field(
-        &mut h,
-        event.actor.as_ref().map_or("", |a| a.as_str()).as_bytes(),
-    );
+    field(&mut h, event.org_id.as_bytes());
+    field(&mut h, &event.at.to_be_bytes());
+    field(&mut h, event.kind.as_bytes());
+    field(&mut h, event.actor.unwrap_or_default().as_bytes());
     field(&mut h, event.subject.as_bytes());
     field(&mut h, event.data.to_string().as_bytes());
     h.finalize().to_vec()

@@ -1,7 +1,9 @@
 //! Storage for Latchkey: the core's store traits implemented once per
 //! database with sqlx runtime queries, SQLite ([`SqliteStore`]) and
 //! PostgreSQL ([`PgStore`]). The backend is chosen once, at start-up, by
-//! [`open`]; everything above sees only `Arc<dyn Store>`. Migrations are
+//! [`open`]; everything above sees only `Arc<dyn Store>`. Operational
+//! commands open a [`Database`] instead (see [`open_database`]), which adds
+//! export/import ([`transfer`]) and online backup. Migrations are
 //! embedded, mirrored (same versions and names in both folders, see
 //! [`migration_versions`]) and applied on open. This crate owns SQL and
 //! nothing else: no policy, no clock, no HTTP.
@@ -12,10 +14,13 @@ mod chain;
 mod error;
 mod postgres;
 mod sqlite;
+pub mod transfer;
 
+use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
 
+use async_trait::async_trait;
 use latchkey_core::store::Store;
 use latchkey_core::Result;
 
@@ -41,21 +46,42 @@ pub async fn open_postgres(url: &str) -> Result<Arc<dyn Store>> {
     Ok(Arc::new(PgStore::open(url).await?))
 }
 
+/// A store opened for operational commands: everything a [`Store`] does,
+/// plus moving the data out and in, and backing it up.
+#[async_trait]
+pub trait Database: Store {
+    /// Writes every table as versioned JSON Lines; see [`transfer::export`].
+    async fn export_to(&self, out: &mut (dyn Write + Send)) -> Result<transfer::Counts>;
+    /// Loads an export into this (empty) database; see [`transfer::import`].
+    async fn import_from(&self, input: &mut (dyn BufRead + Send)) -> Result<transfer::Counts>;
+    /// SQLite: an online, consistent copy to the new file `out` (`VACUUM
+    /// INTO`). PostgreSQL: refused, pointing at `pg_dump`.
+    async fn backup_to(&self, out: &Path) -> Result<()>;
+}
+
 /// Chooses the backend: a `postgres://` / `postgresql://` URL opens
 /// PostgreSQL, `sqlite::memory:` a private in-memory database, a `sqlite:`
 /// URL that file, and `None` the SQLite file
 /// `<data_dir>/latchkey.db` (the directory is created if missing).
 pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn Store>> {
+    Ok(open_database(database_url, data_dir).await?)
+}
+
+/// Like [`open`], for operational commands (export, import, backup).
+pub async fn open_database(
+    database_url: Option<&str>,
+    data_dir: &Path,
+) -> Result<Arc<dyn Database>> {
     match database_url {
         Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
-            open_postgres(url).await
+            Ok(Arc::new(PgStore::open(url).await?))
         }
-        Some("sqlite::memory:") => open_sqlite_memory().await,
+        Some("sqlite::memory:") => Ok(Arc::new(SqliteStore::open_memory().await?)),
         Some(url) => match url
             .strip_prefix("sqlite://")
             .or(url.strip_prefix("sqlite:"))
         {
-            Some(path) => open_sqlite(Path::new(path)).await,
+            Some(path) => Ok(Arc::new(SqliteStore::open(Path::new(path)).await?)),
             None => Err(latchkey_core::Error::new(
                 latchkey_core::ErrorCode::InvalidRequest,
                 "database URL must start with postgres://, postgresql:// or sqlite:",
@@ -65,7 +91,8 @@ pub async fn open(database_url: Option<&str>, data_dir: &Path) -> Result<Arc<dyn
             tokio::fs::create_dir_all(data_dir)
                 .await
                 .map_err(latchkey_core::Error::internal)?;
-            open_sqlite(&data_dir.join(SQLITE_FILE_NAME)).await
+            let path = data_dir.join(SQLITE_FILE_NAME);
+            Ok(Arc::new(SqliteStore::open(&path).await?))
         }
     }
 }

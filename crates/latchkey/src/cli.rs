@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::admin::{self, Invite, OrgCreate};
 use crate::config::{self, Layer};
-use crate::{logging, serve};
+use crate::{logging, ops, serve};
 
 /// Latchkey: a self-hosted passkey (WebAuthn) server.
 #[derive(Debug, Parser)]
@@ -53,6 +53,43 @@ pub enum Command {
     Invite(Invite),
     /// Apply database migrations and show the schema status.
     Migrate,
+    /// Token-signing keys: list them, or rotate to a new one.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// Write every table to a versioned JSON Lines file (to move to another database).
+    Export {
+        /// The file to create
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+    /// Load an export into an empty database (run once, before `serve`).
+    Import {
+        /// The export file
+        #[arg(long = "in", value_name = "FILE")]
+        input: PathBuf,
+    },
+    /// Copy the SQLite database to a new file while the server runs.
+    Backup {
+        /// The file to create
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// List the token-signing keys, marking the active one.
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Generate a new signing key and retire the current one.
+    Rotate {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -94,5 +131,10 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Org(OrgCommand::Create(args)) => admin::org_create(&config, args).await,
         Command::Invite(args) => admin::invite(&config, args).await,
         Command::Migrate => admin::migrate(&config).await,
+        Command::Keys(KeysCommand::List { json }) => ops::keys_list(&config, json).await,
+        Command::Keys(KeysCommand::Rotate { json }) => ops::keys_rotate(&config, json).await,
+        Command::Export { out } => ops::export(&config, &out).await,
+        Command::Import { input } => ops::import(&config, &input).await,
+        Command::Backup { out } => ops::backup(&config, &out).await,
     }
 }

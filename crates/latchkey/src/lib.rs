@@ -7,4 +7,5 @@ pub mod bootstrap;
 pub mod cli;
 pub mod config;
 pub mod logging;
+pub mod ops;
 pub mod serve;

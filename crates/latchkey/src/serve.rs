@@ -1,7 +1,9 @@
 //! `latchkey serve`: binds the listener, builds the core and serves the HTTP
 //! router until SIGINT or SIGTERM, then drains in-flight requests. A janitor
-//! task purges finished ceremonies every minute so pending ceremonies can't
-//! grow without bound.
+//! task runs every minute: it purges finished ceremonies (so pending
+//! ceremonies can't grow without bound) and long-expired sessions and
+//! invitations, and re-reads the signing keys so a rotation made on another
+//! node is picked up within the minute.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,6 +19,9 @@ use crate::config::Config;
 /// How often the janitor runs, and how long a finished ceremony is kept.
 const JANITOR_EVERY: Duration = Duration::from_secs(60);
 const CEREMONY_RETENTION_SECS: i64 = 3600;
+/// How long expired or revoked sessions and expired invitations are kept
+/// (an expired link still answers `invitation_expired` for a week).
+const EXPIRED_RETENTION_SECS: i64 = 7 * 86_400;
 
 pub async fn run(config: &Config) -> Result<()> {
     let listener = TcpListener::bind(config.listen)
@@ -37,7 +42,7 @@ pub async fn run(config: &Config) -> Result<()> {
     Ok(())
 }
 
-/// Deletes ceremonies finished or expired over an hour ago; errors are logged, never fatal.
+/// The periodic housekeeping (see the module docs); errors are logged, never fatal.
 async fn janitor(core: Arc<Latchkey>, store: Arc<dyn Store>) {
     let mut every = tokio::time::interval(JANITOR_EVERY);
     loop {
@@ -47,6 +52,17 @@ async fn janitor(core: Arc<Latchkey>, store: Arc<dyn Store>) {
             Ok(0) => {}
             Ok(n) => tracing::debug!(purged = n, "purged old ceremonies"),
             Err(e) => tracing::warn!(error = %e, "could not purge old ceremonies"),
+        }
+        let before = core.now().plus_secs(-EXPIRED_RETENTION_SECS);
+        match store.purge_expired(before).await {
+            Ok(purged) if purged == Default::default() => {}
+            Ok(purged) => tracing::debug!(?purged, "purged expired sessions and invitations"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not purge expired sessions and invitations")
+            }
+        }
+        if let Err(e) = core.refresh_keys().await {
+            tracing::warn!(error = %e, "could not refresh the signing keys");
         }
     }
 }

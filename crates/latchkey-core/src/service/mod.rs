@@ -5,6 +5,7 @@
 
 mod authentication;
 mod credentials;
+mod keys;
 mod options;
 mod orgs;
 mod registration;
@@ -14,6 +15,7 @@ mod views;
 use std::sync::Arc;
 
 pub use authentication::{ChallengeInput, TokenGrant, TokenType};
+pub use keys::SigningKeyView;
 pub use orgs::{CreatedInvitation, CreatedOrg, NewInvitation, NewOrg};
 pub use registration::{RegisterAuth, RegisterInit};
 pub use views::{AuthenticatorView, CredentialView, OrgView, UserView};

@@ -257,6 +257,15 @@ impl Latchkey {
         self.store
             .set_user_status(&p.org_id, user, status, &[event])
             .await?;
+        // A suspension ends every session at once, not just at the next request's check.
+        if status == UserStatus::Suspended {
+            let ended = AuditEvent::new(&p.org_id, now, AuditKind::SessionRevoked, user.as_str())
+                .by(&p.user_id)
+                .with(serde_json::json!({"reason": "user_suspended"}));
+            self.store
+                .revoke_user_sessions(&p.org_id, user, now, &[ended])
+                .await?;
+        }
         let updated = self.store.get_user(&p.org_id, user).await?;
         updated
             .map(|u| UserView::from(&u))

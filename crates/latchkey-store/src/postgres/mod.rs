@@ -10,12 +10,14 @@ mod credentials;
 mod keys;
 mod orgs;
 mod sessions;
+mod transfer;
 mod users;
 
 use std::time::Duration;
 
 use async_trait::async_trait;
-use latchkey_core::store::Store;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::store::{Purged, Store};
 use latchkey_core::Result;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
@@ -72,5 +74,26 @@ impl Store for PgStore {
 
     fn backend(&self) -> &'static str {
         "postgres"
+    }
+
+    async fn purge_expired(&self, before: Timestamp) -> Result<Purged> {
+        // One transaction, so a purge is all or nothing.
+        let mut tx = self.begin_write().await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < $1 OR revoked_at < $2")
+            .bind(before.millis())
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let invitations = sqlx::query("DELETE FROM invitations WHERE expires_at < $1")
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(Purged {
+            sessions: sessions.rows_affected(),
+            invitations: invitations.rows_affected(),
+        })
     }
 }

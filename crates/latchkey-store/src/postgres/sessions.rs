@@ -1,10 +1,11 @@
 //! Sessions on PostgreSQL: created by an authentication commit, read by org,
-//! revoked one by one or all those a deleted credential created.
+//! revoked one by one, all of a user's, or all those a deleted credential
+//! created.
 
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{OrgId, SessionId};
+use latchkey_core::ids::{OrgId, SessionId, UserId};
 use latchkey_core::model::Session;
 use latchkey_core::store::SessionStore;
 use latchkey_core::Result;
@@ -97,5 +98,34 @@ impl SessionStore for PgStore {
         audit::append(&mut tx, audit).await?;
         tx.commit().await.db()?;
         Ok(true)
+    }
+
+    async fn revoke_user_sessions(
+        &self,
+        org: &OrgId,
+        user: &UserId,
+        now: Timestamp,
+        audit: &[AuditEvent],
+    ) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at = $1 \
+             WHERE org_id = $2 AND user_id = $3 AND revoked_at IS NULL AND expires_at > $4",
+        )
+        .bind(now.millis())
+        .bind(org.as_str())
+        .bind(user.as_str())
+        .bind(now.millis())
+        .execute(&mut *tx)
+        .await
+        .db()?;
+        let revoked = done.rows_affected();
+        if revoked == 0 {
+            // Nothing changed, so nothing to audit.
+            return Ok(0);
+        }
+        audit::append(&mut tx, audit).await?;
+        tx.commit().await.db()?;
+        Ok(revoked)
     }
 }

@@ -1,6 +1,7 @@
 //! Token-signing keys on SQLite. Not org-owned: one key set per deployment.
 
 use async_trait::async_trait;
+use latchkey_core::clock::Timestamp;
 use latchkey_core::model::SigningKeyRecord;
 use latchkey_core::store::KeyStore;
 use latchkey_core::Result;
@@ -41,5 +42,27 @@ impl KeyStore for SqliteStore {
         .await
         .db()?;
         Ok(())
+    }
+
+    async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool> {
+        // Conditional, so a second retirement keeps the first one's time.
+        let done = sqlx::query(
+            "UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
+        )
+        .bind(now.millis())
+        .bind(kid)
+        .execute(&self.pool)
+        .await
+        .db()?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn purge_retired_signing_keys(&self, before: Timestamp) -> Result<u64> {
+        let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at < ?")
+            .bind(before.millis())
+            .execute(&self.pool)
+            .await
+            .db()?;
+        Ok(done.rows_affected())
     }
 }

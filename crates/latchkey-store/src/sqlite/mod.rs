@@ -10,6 +10,7 @@ mod credentials;
 mod keys;
 mod orgs;
 mod sessions;
+mod transfer;
 mod users;
 
 use std::path::Path;
@@ -17,7 +18,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use latchkey_core::store::Store;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::store::{Purged, Store};
 use latchkey_core::Result;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
@@ -108,5 +110,26 @@ impl Store for SqliteStore {
 
     fn backend(&self) -> &'static str {
         "sqlite"
+    }
+
+    async fn purge_expired(&self, before: Timestamp) -> Result<Purged> {
+        // One transaction, so a purge is all or nothing.
+        let mut tx = self.begin_write().await?;
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?")
+            .bind(before.millis())
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        let invitations = sqlx::query("DELETE FROM invitations WHERE expires_at < ?")
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
+        Ok(Purged {
+            sessions: sessions.rows_affected(),
+            invitations: invitations.rows_affected(),
+        })
     }
 }

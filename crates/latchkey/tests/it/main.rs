@@ -4,4 +4,5 @@ mod api;
 mod cli;
 mod conformance;
 mod http;
+mod multinode;
 mod store;

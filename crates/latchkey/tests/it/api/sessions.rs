@@ -157,9 +157,10 @@ async fn a_suspended_user_can_neither_use_a_session_nor_sign_in() {
     )
     .await
     .expect_ok();
+    // Suspension revokes the sessions outright.
     app.get_auth(&TestApp::url(&org.id, "webauthn/credentials"), &bob_token)
         .await
-        .expect_error(403, "user_suspended");
+        .expect_error(401, "session_revoked");
     let reply = app
         .authenticate(&org.id, &bob, json!({"username": "bob@acme.example"}))
         .await;

@@ -100,6 +100,29 @@ impl TestApp {
         }
     }
 
+    /// Like `with_store`, with the master key given: apps standing for several
+    /// nodes over one database (or an installation moved to another database)
+    /// must share it to use the stored signing keys.
+    pub async fn with_store_and_key(
+        store: Arc<dyn Store>,
+        dir: tempfile::TempDir,
+        key: MasterKey,
+    ) -> Self {
+        let clock = ManualClock::at(Timestamp(T0));
+        let config = CoreConfig::default();
+        let core = Latchkey::new(store.clone(), Arc::new(clock.clone()), key, config)
+            .await
+            .unwrap();
+        let core = Arc::new(core);
+        let router = latchkey_http::router(core.clone());
+        TestApp {
+            core,
+            router,
+            clock,
+            _dir: dir,
+        }
+    }
+
     pub async fn raw(&self, req: Request<Body>) -> Reply {
         let res = self.router.clone().oneshot(req).await.unwrap();
         let status = res.status();

@@ -8,6 +8,8 @@ pub mod support;
 
 mod ceremonies;
 mod credentials;
+mod lifecycle;
 mod migrations;
 mod orgs_users;
 mod sessions_keys;
+mod transfer;

@@ -143,6 +143,52 @@ pub async fn postgres_store() -> Arc<dyn Store> {
     postgres_db().await.store
 }
 
+/// A migrated, empty database opened for operational commands (export,
+/// import, backup), as `latchkey_store::open_database` gives the CLI.
+pub struct OpsDb {
+    pub backend: &'static str,
+    pub db: Arc<dyn latchkey_store::Database>,
+    /// Keeps the SQLite file's directory alive; `None` for PostgreSQL.
+    _dir: Option<TempDir>,
+}
+
+impl OpsDb {
+    /// The same database as the server sees it.
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.db.clone()
+    }
+}
+
+/// Both backends as [`OpsDb`]s, SQLite first.
+pub async fn each_database() -> Vec<OpsDb> {
+    vec![sqlite_database().await, postgres_database().await]
+}
+
+pub async fn sqlite_database() -> OpsDb {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("creating a temp dir: {e}"));
+    let url = format!("sqlite:{}", dir.path().join("latchkey.db").display());
+    let db = latchkey_store::open_database(Some(&url), dir.path())
+        .await
+        .unwrap_or_else(|e| panic!("opening {url}: {e}"));
+    OpsDb {
+        backend: "sqlite",
+        db,
+        _dir: Some(dir),
+    }
+}
+
+pub async fn postgres_database() -> OpsDb {
+    let url = fresh_postgres_url().await;
+    let db = latchkey_store::open_database(Some(&url), std::path::Path::new("."))
+        .await
+        .unwrap_or_else(|e| panic!("opening PostgreSQL at {url}: {e}"));
+    OpsDb {
+        backend: "postgres",
+        db,
+        _dir: None,
+    }
+}
+
 /// The admin URL for the test server.
 pub fn postgres_admin_url() -> String {
     std::env::var("LATCHKEY_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.to_owned())
