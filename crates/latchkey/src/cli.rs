@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::admin::{self, Invite, OrgCreate};
 use crate::config::{self, Layer};
+use crate::settings::{self, OrgSettingsArgs};
 use crate::{logging, ops, serve};
 
 /// Latchkey: a self-hosted passkey (WebAuthn) server.
@@ -102,6 +103,8 @@ pub enum OrgCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Show an organisation's settings, or change them (RP ID, origins, modes, lifetimes).
+    Settings(OrgSettingsArgs),
 }
 
 impl Cli {
@@ -129,6 +132,7 @@ pub async fn run(cli: Cli) -> Result<()> {
         Command::Serve { .. } => serve::run(&config).await,
         Command::Org(OrgCommand::List { json }) => admin::org_list(&config, json).await,
         Command::Org(OrgCommand::Create(args)) => admin::org_create(&config, args).await,
+        Command::Org(OrgCommand::Settings(args)) => settings::org_settings(&config, args).await,
         Command::Invite(args) => admin::invite(&config, args).await,
         Command::Migrate => admin::migrate(&config).await,
         Command::Keys(KeysCommand::List { json }) => ops::keys_list(&config, json).await,

@@ -9,3 +9,4 @@ pub mod config;
 pub mod logging;
 pub mod ops;
 pub mod serve;
+pub mod settings;

@@ -214,3 +214,61 @@ fn serve_answers_healthz_and_stops_cleanly_on_sigterm() {
     assert!(status.success(), "exit {status:?}: {stderr}");
     assert!(dir.path().join("latchkey.db").is_file());
 }
+
+#[test]
+fn org_settings_shows_and_changes_the_relying_party_and_refuses_bad_values_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let created = create_org(dir.path());
+    let org = created["orgId"].as_str().unwrap();
+    let shown: Value = serde_json::from_str(&ok_stdout(&latchkey(
+        dir.path(),
+        &["org", "settings", "--org", org, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(shown["rpId"], "localhost");
+    let args = [
+        "org",
+        "settings",
+        "--org",
+        org,
+        "--rp-id",
+        "login.acme.example",
+        "--origin",
+        "https://login.acme.example",
+        "--registration",
+        "open",
+        "--json",
+    ];
+    let changed: Value = serde_json::from_str(&ok_stdout(&latchkey(dir.path(), &args))).unwrap();
+    assert_eq!(changed["rpId"], "login.acme.example");
+    assert_eq!(
+        changed["origins"],
+        serde_json::json!(["https://login.acme.example"])
+    );
+    assert_eq!(changed["registrationMode"], "open");
+    let bad = latchkey(
+        dir.path(),
+        &[
+            "org",
+            "settings",
+            "--org",
+            org,
+            "--origin",
+            "ftp://x/",
+            "--ceremony-ttl",
+            "1",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("origin") && stderr.contains("ceremonyTtlSecs"),
+        "{stderr}"
+    );
+    let after: Value = serde_json::from_str(&ok_stdout(&latchkey(
+        dir.path(),
+        &["org", "settings", "--org", org, "--json"],
+    )))
+    .unwrap();
+    assert_eq!(after["rpId"], "login.acme.example");
+}
