@@ -1,8 +1,9 @@
 //! Latchkey's HTTP layer: the axum router over the core service. It owns
 //! routing, extraction, the mapping of domain errors to HTTP (in
-//! [`error`]), the OpenAPI document and the enrolment page. It must not hold
-//! product rules: handlers extract, authorize, make one core call and map
-//! the result. Storage is reached only through the core.
+//! [`error`]), the OpenAPI document and the serving of the operator
+//! console. It must not hold product rules: handlers extract, authorize,
+//! make one core call and map the result. Storage is reached only through
+//! the core.
 
 pub mod error;
 pub mod extract;
@@ -23,13 +24,13 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::{Level, Span};
 
-use crate::routes::{credentials, orgs, pages, sessions, webauthn, wellknown};
+use crate::routes::{console, credentials, orgs, sessions, webauthn, wellknown};
 
 /// The whole HTTP application, state applied, ready to serve.
 pub fn router(core: Arc<Latchkey>) -> Router {
     Router::new()
         .merge(api_routes())
-        .merge(pages::routes())
+        .merge(console::routes())
         .route("/.well-known/jwks.json", get(wellknown::jwks))
         .route("/openapi.json", get(openapi::openapi))
         .route("/healthz", get(wellknown::healthz))
@@ -85,6 +86,10 @@ fn api_routes() -> Router<Arc<Latchkey>> {
         )
         .route(&r("/users"), get(orgs::list_users))
         .route(&r("/users/invitations"), post(orgs::invite))
+        .route(
+            &r("/users/invitations/inspect"),
+            post(orgs::inspect_invitation),
+        )
         .route(&r("/users/{userId}"), patch(orgs::set_user_status))
 }
 

@@ -5,6 +5,7 @@
 
 mod authentication;
 mod credentials;
+mod invitations;
 mod keys;
 mod options;
 mod orgs;
@@ -15,6 +16,7 @@ mod views;
 use std::sync::Arc;
 
 pub use authentication::{ChallengeInput, TokenGrant, TokenType};
+pub use invitations::InvitationView;
 pub use keys::SigningKeyView;
 pub use orgs::{CreatedInvitation, CreatedOrg, NewInvitation, NewOrg};
 pub use registration::{RegisterAuth, RegisterInit};

@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use super::options;
-use super::orgs::{check_username, hash_token};
+use super::orgs::check_username;
 use super::{CeremonyStart, CredentialView, Latchkey, Principal};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::challenge::random_challenge;
@@ -116,28 +116,7 @@ impl Latchkey {
     }
 
     async fn invitee(&self, org: &Org, token: &str) -> Result<(User, PendingRegistration)> {
-        let inv = self
-            .store
-            .find_invitation(&org.id, &hash_token(token))
-            .await?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::InvitationInvalid,
-                    "this invitation link is not valid",
-                )
-            })?;
-        if inv.used_at.is_some() {
-            return fail(
-                ErrorCode::InvitationAlreadyUsed,
-                "this invitation link has already been used",
-            );
-        }
-        if inv.expires_at <= self.now() {
-            return fail(
-                ErrorCode::InvitationExpired,
-                "this invitation link has expired",
-            );
-        }
+        let inv = self.redeemable_invitation(&org.id, token).await?;
         let activates_org =
             inv.kind == InvitationKind::Enrolment && org.passkey_status == PasskeyStatus::Inactive;
         if org.passkey_status == PasskeyStatus::Inactive && !activates_org {

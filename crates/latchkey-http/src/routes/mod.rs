@@ -1,9 +1,9 @@
 //! The route handlers, one file per route family. Handlers are thin:
 //! extract, authorize, one core call, map the result.
 
+pub mod console;
 pub mod credentials;
 pub mod orgs;
-pub mod pages;
 pub mod sessions;
 pub mod webauthn;
 pub mod wellknown;

@@ -1,5 +1,5 @@
 //! The organisation: its public view, its settings (admins), its users
-//! (admins) and invitations. Role checks live in the core.
+//! (admins), invitations and what a one-time link is for. Role checks live in the core.
 
 use std::sync::Arc;
 
@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use latchkey_core::ids::UserId;
 use latchkey_core::model::{OrgSettings, Role, UserStatus};
-use latchkey_core::service::{CreatedInvitation, NewInvitation, OrgView, UserView};
+use latchkey_core::service::{CreatedInvitation, InvitationView, NewInvitation, OrgView, UserView};
 use latchkey_core::Latchkey;
 use serde::Deserialize;
 
@@ -22,6 +22,13 @@ pub struct InviteBody {
     username: String,
     display_name: Option<String>,
     role: Option<Role>,
+}
+
+/// The token travels in the body, never in a URL that logs or proxies keep.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InspectInvitationBody {
+    token: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -81,6 +88,15 @@ pub async fn invite(
     };
     let created = core.invite_user(&p.org_id, Some(&p), input).await?;
     Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Whose link this is and whether it activates passkeys; redeems nothing.
+pub async fn inspect_invitation(
+    State(core): State<Arc<Latchkey>>,
+    OrgPath(org): OrgPath,
+    ApiJson(body): ApiJson<InspectInvitationBody>,
+) -> ApiResult<Json<InvitationView>> {
+    Ok(Json(core.inspect_invitation(&org, &body.token).await?))
 }
 
 pub async fn set_user_status(

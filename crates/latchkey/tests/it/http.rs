@@ -1,7 +1,8 @@
 //! The HTTP layer itself, in process: JSON errors for everything that is not
 //! a handler's answer (unknown route, wrong method, bad bodies, bad ids),
 //! the operational routes, the OpenAPI document against the router, request
-//! ids, the enrolment page's security headers and pagination parameters.
+//! ids, the console's security headers and assets, inspecting a one-time
+//! link, and pagination parameters.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -51,6 +52,10 @@ const ROUTES: &[(&str, &str)] = &[
     ("PUT", "/api/v1/organizations/{orgId}/settings"),
     ("GET", "/api/v1/organizations/{orgId}/users"),
     ("POST", "/api/v1/organizations/{orgId}/users/invitations"),
+    (
+        "POST",
+        "/api/v1/organizations/{orgId}/users/invitations/inspect",
+    ),
     ("PATCH", "/api/v1/organizations/{orgId}/users/{userId}"),
     ("GET", "/.well-known/jwks.json"),
     ("GET", "/openapi.json"),
@@ -58,8 +63,9 @@ const ROUTES: &[(&str, &str)] = &[
     ("GET", "/readyz"),
     ("GET", "/"),
     ("GET", "/enroll"),
-    ("GET", "/assets/enroll.js"),
-    ("GET", "/assets/latchkey.css"),
+    ("GET", "/o/{orgId}"),
+    ("GET", "/o/{orgId}/{screen}"),
+    ("GET", "/assets/{path}"),
 ];
 
 struct App {
@@ -410,7 +416,9 @@ async fn every_listed_route_is_served_by_the_router() {
         let concrete = path
             .replace("{orgId}", SOME_ORG)
             .replace("{credentialId}", "AAAA")
-            .replace("{userId}", "usr_x");
+            .replace("{userId}", "usr_x")
+            .replace("{screen}", "passkeys")
+            .replace("{path}", "js/main.js");
         let req = request(
             method.parse().unwrap(),
             &concrete,
@@ -468,38 +476,107 @@ async fn a_request_id_is_echoed_or_generated() {
 }
 
 #[tokio::test]
-async fn the_enrolment_page_has_a_strict_csp_and_no_inline_code() {
+async fn every_console_url_serves_the_shell_with_a_strict_csp_and_no_inline_code() {
     let app = App::new().await;
-    let page = app.get("/enroll?org=org_x&token=t").await;
-    assert_eq!(page.status, StatusCode::OK);
-    assert!(page.headers["content-type"]
-        .to_str()
-        .unwrap()
-        .starts_with("text/html"));
-    let csp = page.headers["content-security-policy"].to_str().unwrap();
-    assert!(
-        csp.contains("default-src 'self'") && csp.contains("script-src 'self'"),
-        "{csp}"
-    );
-    assert!(
-        csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline"),
-        "{csp}"
-    );
-    assert_eq!(page.headers["referrer-policy"], "no-referrer");
-    assert!(page.text.contains("<script src=\"/assets/enroll.js\""));
-    assert_eq!(page.text.matches("<script").count(), 1, "no inline scripts");
-    assert!(
-        !page.text.contains("<style") && !page.text.contains(" style="),
-        "no inline styles"
-    );
-    for asset in ["/assets/enroll.js", "/assets/latchkey.css", "/"] {
-        let reply = app.get(asset).await;
-        assert_eq!(reply.status, StatusCode::OK, "{asset}");
+    for url in [
+        "/",
+        "/enroll?org=org_x&token=t",
+        "/o/org_x",
+        "/o/org_x/passkeys",
+        "/o/org_x/users",
+    ] {
+        let page = app.get(url).await;
+        assert_eq!(page.status, StatusCode::OK, "{url}");
+        assert!(page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html"));
+        let csp = page.headers["content-security-policy"].to_str().unwrap();
+        assert_eq!(csp, latchkey_http::routes::console::CSP);
         assert!(
-            reply.headers.contains_key("content-security-policy"),
-            "{asset}"
+            csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
+            "{csp}"
+        );
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(page.headers["referrer-policy"], "no-referrer");
+        assert_eq!(page.headers["cache-control"], "no-store");
+        assert!(page
+            .text
+            .contains("<script type=\"module\" src=\"/assets/js/main.js\"></script>"));
+        assert_eq!(page.text.matches("<script").count(), 1, "no inline scripts");
+        assert!(
+            !page.text.contains("<style") && !page.text.contains(" style="),
+            "no inline styles"
         );
     }
+}
+
+#[tokio::test]
+async fn console_assets_are_served_with_their_type_and_revalidated_by_etag() {
+    let app = App::new().await;
+    let js = app.get("/assets/js/main.js").await;
+    assert_eq!(js.status, StatusCode::OK);
+    assert_eq!(js.headers["content-type"], "text/javascript; charset=utf-8");
+    assert_eq!(js.headers["cache-control"], "no-cache");
+    let etag = js.headers["etag"].to_str().unwrap().to_owned();
+    let again = Request::get("/assets/js/main.js")
+        .header("if-none-match", &etag)
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(app.send(again).await.status, StatusCode::NOT_MODIFIED);
+    let css = app.get("/assets/console.css").await;
+    assert_eq!(css.headers["content-type"], "text/css; charset=utf-8");
+    app.get("/assets/nope.js")
+        .await
+        .assert_error(404, "not_found");
+}
+
+#[tokio::test]
+async fn inspecting_a_link_tells_whether_it_activates_passkeys_and_redeems_nothing() {
+    let app = App::new().await;
+    let input = NewOrg {
+        name: "Acme".into(),
+        admin_username: "alice@acme.example".into(),
+        admin_display_name: None,
+        settings: OrgSettings::new("localhost", "Acme", vec![ORIGIN.into()]),
+    };
+    let created = app.core.create_org(input).await.unwrap();
+    let org = created.org.id.to_string();
+    let invite = latchkey_core::service::NewInvitation {
+        username: "bob@acme.example".into(),
+        display_name: None,
+        role: latchkey_core::model::Role::Member,
+    };
+    let bob = app
+        .core
+        .invite_user(&created.org.id, None, invite)
+        .await
+        .unwrap();
+    let path = api(&org, "/users/invitations/inspect");
+    let inspect = |token: &str| {
+        let body = json!({ "token": token });
+        let path = path.clone();
+        let app = &app;
+        async move { app.post_json(&path, &body, None).await }
+    };
+    for _ in 0..2 {
+        let view = inspect(&created.enrolment_token).await.json();
+        assert_eq!(view["kind"], "enrolment");
+        assert_eq!(view["username"], "alice@acme.example");
+        assert_eq!(view["role"], "super_admin");
+        assert_eq!(view["activatesOrg"], true);
+        assert_eq!(view["activationPending"], false);
+        assert_eq!(view["origins"], json!([ORIGIN]));
+        assert_eq!(view["org"]["passkeyStatus"], "inactive");
+    }
+    let view = inspect(&bob.token).await.json();
+    assert_eq!(view["kind"], "invitation");
+    assert_eq!(view["activatesOrg"], false);
+    assert_eq!(view["activationPending"], true);
+    assert!(view.get("origins").is_none(), "{view}");
+    inspect("nope")
+        .await
+        .assert_error(401, "invitation_invalid");
 }
 
 #[tokio::test]
