@@ -15,7 +15,7 @@ use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
 use ed25519_dalek::pkcs8::EncodePrivateKey;
 use ed25519_dalek::SigningKey;
-use jsonwebtoken::{DecodingKey, EncodingKey};
+use jsonwebtoken::DecodingKey;
 use serde_json::json;
 
 use crate::clock::Timestamp;
@@ -105,10 +105,12 @@ impl MasterKey {
     }
 }
 
-/// A usable signing key.
+/// A usable signing key, parsed once: `jsonwebtoken`'s `EncodingKey` would
+/// re-parse the PKCS#8 document on every signature, which cost as much as
+/// the signature itself on the sign-in path.
 pub struct ActiveKey {
     pub kid: String,
-    pub encoding: EncodingKey,
+    pub pair: ring::signature::Ed25519KeyPair,
 }
 
 #[derive(Default)]
@@ -195,9 +197,13 @@ impl KeyRing {
         }
         if let Some(rec) = signer(&records) {
             let der = self.master.open(&rec.kid, &rec.private_key_encrypted)?;
+            // ed25519-dalek writes PKCS#8 v1 (no public key inside), which
+            // ring accepts only through the "maybe unchecked" constructor.
+            let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+                .map_err(|_| Error::internal("a stored signing key is not valid PKCS#8"))?;
             next.active = Some(Arc::new(ActiveKey {
                 kid: rec.kid.clone(),
-                encoding: EncodingKey::from_ed_der(&der),
+                pair,
             }));
         }
         *self.ring.write().map_err(Error::internal)? = next;

@@ -126,6 +126,9 @@ pub trait CredentialStore: Send + Sync {
         user: &UserId,
         page: Page,
     ) -> Result<Paged<Credential>>;
+    /// A user's newest credentials (at most `Page::MAX_PER_PAGE`), without a
+    /// total: what a ceremony's allow or exclude list needs, in one query.
+    async fn user_credentials(&self, org: &OrgId, user: &UserId) -> Result<Vec<Credential>>;
     async fn list_org_credentials(&self, org: &OrgId, page: Page) -> Result<Paged<Credential>>;
     async fn count_user_credentials(&self, org: &OrgId, user: &UserId) -> Result<i64>;
     /// Fails with `credential_not_found`.

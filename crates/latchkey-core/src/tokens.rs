@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::KeyRing;
+use crate::webauthn::json::b64url_encode;
 
 pub const SESSION_TYP: &str = "lk-session+jwt";
 pub const VERIFICATION_TYP: &str = "lk-verification+jwt";
@@ -48,12 +49,21 @@ pub struct VerificationClaims {
     pub req: Option<String>,
 }
 
+/// A compact JWS (RFC 7515) signed with the active Ed25519 key. Assembled
+/// here rather than by `jsonwebtoken::encode` so the parsed key pair is
+/// reused (see `keys::ActiveKey`); decoding still goes through `jsonwebtoken`.
 pub fn sign<T: Serialize>(keys: &KeyRing, typ: &str, claims: &T) -> Result<String> {
     let key = keys.active()?;
     let mut header = Header::new(Algorithm::EdDSA);
     header.kid = Some(key.kid.clone());
     header.typ = Some(typ.to_owned());
-    jsonwebtoken::encode(&header, claims, &key.encoding).map_err(Error::internal)
+    let header = serde_json::to_vec(&header).map_err(Error::internal)?;
+    let claims = serde_json::to_vec(claims).map_err(Error::internal)?;
+    let mut jws = format!("{}.{}", b64url_encode(&header), b64url_encode(&claims));
+    let signature = key.pair.sign(jws.as_bytes());
+    jws.push('.');
+    jws.push_str(&b64url_encode(signature.as_ref()));
+    Ok(jws)
 }
 
 /// Checks signature, `typ`, issuer and audience; expiry against `now`.

@@ -15,7 +15,7 @@ use crate::challenge::{commit, payload_hash, random_challenge};
 use crate::error::{fail, Error, ErrorCode, Result};
 use crate::ids::{CeremonyId, OrgId, SessionId};
 use crate::model::{
-    Ceremony, CeremonyPurpose, Credential, Org, Page, PasskeyStatus, Session, User, UserStatus,
+    Ceremony, CeremonyPurpose, Credential, Org, PasskeyStatus, Session, User, UserStatus,
     UserVerification,
 };
 use crate::store::AuthenticationCommit;
@@ -142,15 +142,7 @@ impl Latchkey {
         let Some(user) = user else {
             return Ok((None, vec![], true));
         };
-        let page = Page {
-            page: 1,
-            per_page: Page::MAX_PER_PAGE,
-        };
-        let creds = self
-            .store
-            .list_user_credentials(&org.id, &user.id, page)
-            .await?
-            .items;
+        let creds = self.store.user_credentials(&org.id, &user.id).await?;
         Ok((Some(user), creds, false))
     }
 

@@ -4,6 +4,7 @@
 //! hands the store one commit. HTTP handlers call exactly one of these.
 
 mod authentication;
+mod cache;
 mod credentials;
 mod invitations;
 mod keys;
@@ -86,6 +87,7 @@ pub struct Latchkey {
     config: CoreConfig,
     /// Vendor roots for attestation formats; per-org policy is layered on top.
     vendor_roots: AttestationPolicy,
+    orgs: cache::OrgCache,
 }
 
 impl Latchkey {
@@ -103,6 +105,7 @@ impl Latchkey {
             keys,
             config,
             vendor_roots,
+            orgs: cache::OrgCache::default(),
         })
     }
 
@@ -123,10 +126,17 @@ impl Latchkey {
     }
 
     async fn org(&self, id: &OrgId) -> Result<Org> {
-        self.store
+        let now = self.now();
+        if let Some(org) = self.orgs.get(id, now) {
+            return Ok(org);
+        }
+        let org = self
+            .store
             .get_org(id)
             .await?
-            .ok_or_else(|| Error::new(ErrorCode::OrgNotFound, "no such organisation"))
+            .ok_or_else(|| Error::new(ErrorCode::OrgNotFound, "no such organisation"))?;
+        self.orgs.put(&org, now);
+        Ok(org)
     }
 
     /// The organisation's public view.

@@ -303,6 +303,7 @@ impl Latchkey {
         self.store
             .update_org_settings(org_id, &settings, &[event])
             .await?;
+        self.orgs.evict(org_id);
         Ok(self.org(org_id).await?.settings)
     }
 
@@ -334,6 +335,7 @@ impl Latchkey {
         self.store
             .update_org_settings(&p.org_id, &settings, &[event])
             .await?;
+        self.orgs.evict(&p.org_id);
         self.settings(p).await
     }
 }

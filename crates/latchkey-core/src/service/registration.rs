@@ -15,8 +15,8 @@ use crate::challenge::random_challenge;
 use crate::error::{fail, Error, ErrorCode, Result};
 use crate::ids::{CeremonyId, InvitationId, OrgId, UserId};
 use crate::model::{
-    Ceremony, CeremonyPurpose, Credential, InvitationKind, Org, Page, PasskeyStatus,
-    RegistrationMode, Role, User, UserKind, UserStatus, UserVerification,
+    Ceremony, CeremonyPurpose, Credential, InvitationKind, Org, PasskeyStatus, RegistrationMode,
+    Role, User, UserKind, UserStatus, UserVerification,
 };
 use crate::store::RegistrationCommit;
 use crate::webauthn::json::{b64url_decode, RegistrationResponseJson};
@@ -73,18 +73,7 @@ impl Latchkey {
             RegisterAuth::Session(p) => self.session_user(&org, &p).await?,
             RegisterAuth::Anonymous => self.sign_up(&org, input).await?,
         };
-        let exclude = self
-            .store
-            .list_user_credentials(
-                org_id,
-                &user.id,
-                Page {
-                    page: 1,
-                    per_page: Page::MAX_PER_PAGE,
-                },
-            )
-            .await?
-            .items;
+        let exclude = self.store.user_credentials(org_id, &user.id).await?;
         let challenge = random_challenge();
         let name = options::display_name_or(&user);
         let public_key = options::creation(

@@ -26,7 +26,6 @@ impl CeremonyStore for PgStore {
         // READ COMMITTED, inserts racing in the same instant may each see the
         // other's row missing, so the cap can be exceeded by at most the number
         // of concurrent starts; it bounds pending state, it is not a quota.
-        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "INSERT INTO ceremonies \
              (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
@@ -46,7 +45,7 @@ impl CeremonyStore for PgStore {
         .bind(ceremony.org_id.as_str())
         .bind(now.millis())
         .bind(max_pending)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .db()?;
         if done.rows_affected() == 0 {
@@ -55,7 +54,7 @@ impl CeremonyStore for PgStore {
                 "too many pending ceremonies for this organization; try again later",
             ));
         }
-        tx.commit().await.db()
+        Ok(())
     }
 
     async fn take_ceremony(

@@ -22,9 +22,9 @@ impl CeremonyStore for SqliteStore {
         max_pending: i64,
         now: Timestamp,
     ) -> Result<()> {
-        // One statement, and under BEGIN IMMEDIATE the count and the insert
-        // see the same state: no other writer can slip in between.
-        let mut tx = self.begin_write().await?;
+        // One statement: SQLite takes the write lock when the statement
+        // starts, so the count and the insert see the same state and no other
+        // writer can slip in between. No explicit transaction is needed.
         let done = sqlx::query(
             "INSERT INTO ceremonies \
              (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
@@ -44,7 +44,7 @@ impl CeremonyStore for SqliteStore {
         .bind(ceremony.org_id.as_str())
         .bind(now.millis())
         .bind(max_pending)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .db()?;
         if done.rows_affected() == 0 {
@@ -53,7 +53,7 @@ impl CeremonyStore for SqliteStore {
                 "too many pending ceremonies for this organization; try again later",
             ));
         }
-        tx.commit().await.db()
+        Ok(())
     }
 
     async fn take_ceremony(

@@ -136,6 +136,22 @@ impl CredentialStore for SqliteStore {
         })
     }
 
+    async fn user_credentials(&self, org: &OrgId, user: &UserId) -> Result<Vec<Credential>> {
+        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? AND user_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        ))
+        .bind(org.as_str())
+        .bind(user.as_str())
+        .bind(i64::from(Page::MAX_PER_PAGE))
+        .fetch_all(&self.pool)
+        .await
+        .db()?;
+        convert_all(rows)
+    }
+
     async fn list_org_credentials(&self, org: &OrgId, page: Page) -> Result<Paged<Credential>> {
         let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
             "SELECT ",
