@@ -44,7 +44,7 @@ impl CeremonyStore for SqliteStore {
         .bind(ceremony.org_id.as_str())
         .bind(now.millis())
         .bind(max_pending)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .db()?;
         if done.rows_affected() == 0 {
@@ -70,7 +70,7 @@ impl CeremonyStore for SqliteStore {
         .bind(now.millis())
         .bind(id.as_str())
         .bind(org.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await
         .db()?;
         if let Some(row) = taken {
@@ -90,7 +90,7 @@ impl CeremonyStore for SqliteStore {
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < ?")
             .bind(before.millis())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .db()?;
         Ok(done.rows_affected())

@@ -38,7 +38,7 @@ impl KeyStore for SqliteStore {
         .bind(Json(&key.public_jwk))
         .bind(key.created_at.millis())
         .bind(key.retired_at.map(|t| t.millis()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .db()?;
         Ok(())
@@ -51,7 +51,7 @@ impl KeyStore for SqliteStore {
         )
         .bind(now.millis())
         .bind(kid)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .db()?;
         Ok(done.rows_affected() == 1)
@@ -60,7 +60,7 @@ impl KeyStore for SqliteStore {
     async fn purge_retired_signing_keys(&self, before: Timestamp) -> Result<u64> {
         let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at < ?")
             .bind(before.millis())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .db()?;
         Ok(done.rows_affected())

@@ -1,8 +1,12 @@
-//! The SQLite backend: one file, WAL, a pool sized for a server. Every write
-//! that spans statements runs in `BEGIN IMMEDIATE`, taking the write lock up
-//! front: a deferred transaction that reads first and writes later can fail
-//! to upgrade (SQLITE_BUSY_SNAPSHOT) under concurrency, and busy_timeout
-//! cannot help it. Single-statement writes take the lock by themselves.
+//! The SQLite backend: one file, WAL, readers in parallel and one writer.
+//! SQLite allows a single writer at a time; with several pooled connections
+//! competing for it, the losers sit in SQLite's busy handler, which sleeps in
+//! steps of milliseconds, and that dominated latency under load. So every
+//! write goes through a pool of exactly one connection: writers queue on an
+//! async semaphore instead, and reads (WAL snapshots) never wait for them.
+//! Writes that span statements still run in `BEGIN IMMEDIATE`, so another
+//! process writing the same file (the CLI while the server runs) is waited
+//! for up front rather than failing to upgrade a read transaction.
 
 mod audit;
 mod ceremonies;
@@ -32,13 +36,16 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// How long a writer waits for the lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Readers run in parallel under WAL; writers queue on the lock.
-const MAX_CONNECTIONS: u32 = 8;
+/// Readers run in parallel under WAL.
+const MAX_READERS: u32 = 8;
 
 /// The core's [`Store`] on SQLite.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
+    /// Writes: a pool of one connection (the same pool as `pool` in memory).
+    writer: SqlitePool,
 }
 
 fn base_options() -> SqliteConnectOptions {
@@ -55,12 +62,21 @@ impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
         let options = base_options().filename(path).create_if_missing(true);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await
+            .db()?;
+        MIGRATOR
+            .run(&writer)
+            .await
+            .map_err(latchkey_core::Error::internal)?;
         let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_CONNECTIONS)
+            .max_connections(MAX_READERS)
             .connect_with(options)
             .await
             .db()?;
-        Self::migrated(pool).await
+        Ok(SqliteStore { pool, writer })
     }
 
     /// A private in-memory database, for tests. One connection that never
@@ -87,7 +103,10 @@ impl SqliteStore {
             .run(&pool)
             .await
             .map_err(latchkey_core::Error::internal)?;
-        Ok(SqliteStore { pool })
+        Ok(SqliteStore {
+            writer: pool.clone(),
+            pool,
+        })
     }
 
     /// The underlying pool (for operational commands and tests).
@@ -97,7 +116,7 @@ impl SqliteStore {
 
     /// A write transaction holding the database write lock from its first statement.
     async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.pool.begin_with("BEGIN IMMEDIATE").await.db()
+        self.writer.begin_with("BEGIN IMMEDIATE").await.db()
     }
 }
 

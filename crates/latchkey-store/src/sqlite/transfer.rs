@@ -72,7 +72,7 @@ fn latest_schema() -> i64 {
 #[async_trait]
 impl Database for SqliteStore {
     async fn export_to(&self, out: &mut (dyn Write + Send)) -> Result<Counts> {
-        let mut tx = self.pool.begin().await.db()?;
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.db()?;
         let mut w = Writer::start(out, "sqlite", latest_schema())?;
         macro_rules! table {
             ($table:expr, $wrap:expr) => {
