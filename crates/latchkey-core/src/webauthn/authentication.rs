@@ -105,7 +105,10 @@ fn decode_with_room(field: &str, value: &str) -> Result<Vec<u8>> {
 
 /// Synced passkeys report zero forever, so zero on either side is accepted.
 fn verify_sign_count(stored: u32, received: u32) -> Result<()> {
-    if stored != 0 && received != 0 && received <= stored {
+    // §7.2 step 22: once either side is non-zero the count must grow; a
+    // credential that counted before and now reports 0 is a regression too.
+    // Only 0 → 0 (synced passkeys that never count) is accepted.
+    if (stored != 0 || received != 0) && received <= stored {
         return fail(
             ErrorCode::SignCountRegression,
             "sign count did not increase",
@@ -120,9 +123,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sign_count_must_increase_unless_a_side_is_zero() {
+    fn sign_count_must_increase_unless_both_sides_are_zero() {
         assert!(verify_sign_count(0, 0).is_ok());
-        assert!(verify_sign_count(5, 0).is_ok());
+        assert_eq!(
+            verify_sign_count(5, 0).unwrap_err().code,
+            ErrorCode::SignCountRegression
+        );
         assert!(verify_sign_count(0, 5).is_ok());
         assert!(verify_sign_count(5, 6).is_ok());
         assert_eq!(

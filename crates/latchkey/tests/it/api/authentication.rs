@@ -442,3 +442,21 @@ async fn challenges_are_refused_before_passkeys_are_active() {
         .await
         .expect_error(403, "passkeys_inactive");
 }
+
+#[tokio::test]
+async fn a_counting_credential_that_falls_back_to_zero_is_a_regression() {
+    let app = TestApp::new().await;
+    let org = app.org("Acme").await;
+    let start = challenge(&app, &org.id, json!({"username": org.admin_username})).await;
+    let tamper = Tamper {
+        counter: Some(0),
+        ..Tamper::default()
+    };
+    let credential = org
+        .admin
+        .authenticate_with(&start["publicKey"], ORIGIN, &tamper)
+        .unwrap();
+    verify(&app, &org.id, &start, credential)
+        .await
+        .expect_error(403, "sign_count_regression");
+}
