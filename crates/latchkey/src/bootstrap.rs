@@ -48,22 +48,29 @@ fn load_or_create_key_file(path: &Path) -> Result<MasterKey> {
 
 fn create_key_file(path: &Path) -> Result<MasterKey> {
     let key = MasterKey::generate();
+    // Written whole to a private temporary file, then linked into place: the
+    // key file never exists half-written, and of two processes creating it at
+    // once (a CLI command next to a starting server) exactly one wins.
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
+    options.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = match options.open(path) {
-        // Another process (a CLI command next to a starting server) won the race: use its key.
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            return load_or_create_key_file(path)
+    let written = options.open(&tmp).and_then(|mut file| {
+        writeln!(file, "{}", key.to_text())?;
+        file.sync_all()
+    });
+    written.with_context(|| format!("cannot write {}", tmp.display()))?;
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => load_or_create_key_file(path),
+        Err(e) => Err(e).with_context(|| format!("cannot create {}", path.display())),
+        Ok(()) => {
+            tracing::info!(path = %path.display(), "created a new master key; back it up with the database");
+            Ok(key)
         }
-        other => other.with_context(|| format!("cannot create {}", path.display()))?,
-    };
-    writeln!(file, "{}", key.to_text())
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    tracing::info!(path = %path.display(), "created a new master key; back it up with the database");
-    Ok(key)
+    }
 }
 
 /// The core service over `store`, with the public URL in force.

@@ -272,3 +272,22 @@ fn org_settings_shows_and_changes_the_relying_party_and_refuses_bad_values_whole
     .unwrap();
     assert_eq!(after["rpId"], "login.acme.example");
 }
+
+#[test]
+fn the_generated_master_key_is_readable_by_its_owner_only_and_reused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    create_org(dir.path());
+    let path = dir.path().join("master.key");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let key = std::fs::read_to_string(&path).unwrap();
+    create_org(dir.path());
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().contains("tmp"))
+        .collect();
+    assert!(leftovers.is_empty());
+}
