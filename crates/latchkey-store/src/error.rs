@@ -1,4 +1,4 @@
-//! sqlx errors into the core's one error. Unique violations a caller can
+//! sqlx and rusqlite errors into the core's one error. Unique violations a caller can
 //! cause become their domain code (`username_taken`,
 //! `credential_already_registered`, …); everything else is `internal`, its
 //! detail logged by `Error::internal` and never returned.
@@ -16,29 +16,64 @@ impl<T> DbResultExt<T> for std::result::Result<T, sqlx::Error> {
     }
 }
 
-/// Which constraint a unique violation names: PostgreSQL reports the constraint
-/// (`users_org_username_key`), SQLite only a message naming the columns
-/// (`UNIQUE constraint failed: users.org_id, users.username`).
-fn unique_violation(e: &sqlx::Error) -> Option<String> {
-    match e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => Some(
-            db.constraint()
-                .map_or_else(|| db.message().to_owned(), str::to_owned),
-        ),
-        _ => None,
+impl<T> DbResultExt<T> for std::result::Result<T, rusqlite::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(Error::internal)
+    }
+}
+
+/// A driver error that may be a unique violation: PostgreSQL (sqlx) and
+/// SQLite (rusqlite) share the domain mapping below.
+pub(crate) trait UniqueViolation: std::fmt::Display {
+    /// Which constraint a unique violation names: PostgreSQL reports the
+    /// constraint (`users_org_username_key`), SQLite only a message naming the
+    /// columns (`UNIQUE constraint failed: users.org_id, users.username`).
+    fn unique_violation(&self) -> Option<String>;
+}
+
+impl UniqueViolation for sqlx::Error {
+    fn unique_violation(&self) -> Option<String> {
+        match self {
+            sqlx::Error::Database(db) if db.is_unique_violation() => Some(
+                db.constraint()
+                    .map_or_else(|| db.message().to_owned(), str::to_owned),
+            ),
+            _ => None,
+        }
+    }
+}
+
+impl UniqueViolation for rusqlite::Error {
+    fn unique_violation(&self) -> Option<String> {
+        use rusqlite::ffi::{SQLITE_CONSTRAINT_PRIMARYKEY, SQLITE_CONSTRAINT_UNIQUE};
+        match self {
+            // The same two extended codes sqlx treats as unique violations.
+            rusqlite::Error::SqliteFailure(e, message)
+                if e.extended_code == SQLITE_CONSTRAINT_UNIQUE
+                    || e.extended_code == SQLITE_CONSTRAINT_PRIMARYKEY =>
+            {
+                Some(message.clone().unwrap_or_default())
+            }
+            _ => None,
+        }
     }
 }
 
 /// Maps a unique violation whose constraint text contains `needle` to `code`;
 /// any other failure is `internal`.
-pub(crate) fn on_unique(e: sqlx::Error, needle: &str, code: ErrorCode, message: &str) -> Error {
-    match unique_violation(&e) {
+pub(crate) fn on_unique<E: UniqueViolation>(
+    e: E,
+    needle: &str,
+    code: ErrorCode,
+    message: &str,
+) -> Error {
+    match e.unique_violation() {
         Some(which) if which.contains(needle) => Error::new(code, message),
         _ => Error::internal(e),
     }
 }
 
-pub(crate) fn username_taken(e: sqlx::Error) -> Error {
+pub(crate) fn username_taken<E: UniqueViolation>(e: E) -> Error {
     on_unique(
         e,
         "username",
@@ -47,7 +82,7 @@ pub(crate) fn username_taken(e: sqlx::Error) -> Error {
     )
 }
 
-pub(crate) fn credential_taken(e: sqlx::Error) -> Error {
+pub(crate) fn credential_taken<E: UniqueViolation>(e: E) -> Error {
     on_unique(
         e,
         "credentials",

@@ -1,6 +1,7 @@
 //! Storage for Latchkey: the core's store traits implemented once per
-//! database with sqlx runtime queries, SQLite ([`SqliteStore`]) and
-//! PostgreSQL ([`PgStore`]). The backend is chosen once, at start-up, by
+//! database, SQLite ([`SqliteStore`], rusqlite: each store call one closure
+//! on one connection, see `sqlite/conns.rs`) and PostgreSQL ([`PgStore`],
+//! sqlx runtime queries). The backend is chosen once, at start-up, by
 //! [`open`]; everything above sees only `Arc<dyn Store>`. Operational
 //! commands open a [`Database`] instead (see [`open_database`]), which adds
 //! export/import ([`transfer`]) and online backup. Migrations are

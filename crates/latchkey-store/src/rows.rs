@@ -1,6 +1,7 @@
 //! Row shapes shared by both backends, and their conversion into the core's
 //! records. The structs hold only portable column types (`String`, `i64`,
-//! `bool`, bytes, JSON), so one `FromRow` derive serves SQLite and PostgreSQL;
+//! `bool`, bytes, JSON), so one `FromRow` derive serves PostgreSQL (sqlx) and
+//! one `rusqlite_row!` line SQLite (rusqlite);
 //! enum columns are snake_case text, converted here and nowhere else. A value
 //! the core doesn't know is a corrupt row: `internal`, never a panic.
 
@@ -12,6 +13,64 @@ use latchkey_core::model::{
 };
 use latchkey_core::{Error, Result};
 use sqlx::types::Json;
+
+/// A column value read by position from a rusqlite row (the SQLite backend).
+/// Implemented per column type rather than for every `FromSql` type, so
+/// sqlx's `Json` (foreign to rusqlite) can join in: stored JSON is text,
+/// exactly as sqlx encodes it.
+pub(crate) trait Col: Sized {
+    fn get(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self>;
+}
+
+macro_rules! col_from_sql {
+    ($($t:ty),*) => {$(
+        impl Col for $t {
+            fn get(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+                row.get(index)
+            }
+        }
+    )*};
+}
+col_from_sql!(
+    String,
+    Option<String>,
+    i64,
+    Option<i64>,
+    bool,
+    Vec<u8>,
+    Option<Vec<u8>>
+);
+
+impl<T: serde::de::DeserializeOwned> Col for Json<T> {
+    fn get(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<Self> {
+        let bytes = row.get_ref(index)?.as_bytes()?;
+        serde_json::from_slice(bytes).map(Json).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(
+                index,
+                rusqlite::types::Type::Text,
+                Box::new(e),
+            )
+        })
+    }
+}
+
+/// `from_rusqlite`: reads a row struct whose fields are listed in the order
+/// of its SELECT's columns (the column macros below), by position.
+macro_rules! rusqlite_row {
+    ($ty:ident { $($field:ident),* $(,)? }) => {
+        impl $ty {
+            pub(crate) fn from_rusqlite(row: &rusqlite::Row<'_>) -> rusqlite::Result<Self> {
+                let mut index = 0usize;
+                $(
+                    let $field = $crate::rows::Col::get(row, index)?;
+                    index += 1;
+                )*
+                let _ = index;
+                Ok($ty { $($field),* })
+            }
+        }
+    };
+}
 
 fn corrupt(column: &str, value: &str) -> Error {
     Error::internal(format!("stored {column} has unknown value {value:?}"))
@@ -299,6 +358,84 @@ impl TryFrom<SigningKeyRow> for SigningKeyRecord {
         })
     }
 }
+
+rusqlite_row!(OrgRow {
+    id,
+    name,
+    passkey_status,
+    settings,
+    created_at
+});
+rusqlite_row!(UserRow {
+    id,
+    org_id,
+    username,
+    display_name,
+    role,
+    kind,
+    status,
+    user_handle,
+    created_at
+});
+rusqlite_row!(InvitationRow {
+    id,
+    org_id,
+    user_id,
+    kind,
+    token_hash,
+    created_by,
+    created_at,
+    expires_at,
+    used_at
+});
+rusqlite_row!(CredentialRow {
+    id,
+    org_id,
+    user_id,
+    name,
+    public_key_cose,
+    alg,
+    sign_count,
+    aaguid,
+    transports,
+    attestation_format,
+    backup_eligible,
+    backup_state,
+    uv_initialized,
+    possibly_cloned,
+    created_at,
+    last_used_at
+});
+rusqlite_row!(CeremonyRow {
+    id,
+    org_id,
+    purpose,
+    user_id,
+    challenge,
+    payload_hash,
+    state,
+    created_at,
+    expires_at
+});
+rusqlite_row!(SessionRow {
+    id,
+    org_id,
+    user_id,
+    credential_id,
+    created_at,
+    expires_at,
+    last_seen_at,
+    revoked_at,
+    user_agent
+});
+rusqlite_row!(SigningKeyRow {
+    kid,
+    alg,
+    private_key_encrypted,
+    public_jwk,
+    created_at,
+    retired_at
+});
 
 /// Converts fetched rows, failing on the first corrupt one.
 pub(crate) fn convert_all<R, T>(rows: Vec<R>) -> Result<Vec<T>>

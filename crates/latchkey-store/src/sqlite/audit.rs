@@ -1,79 +1,83 @@
 //! Appending audit events inside the caller's transaction: each event takes
 //! the next sequence number of its org (bumping `orgs.audit_seq`) and extends
-//! the org's hash chain. The head is reserved last in the caller's
-//! transaction and held until its commit, so appends of one org serialize.
+//! the org's hash chain. The head is reserved in the caller's transaction and
+//! held until its commit, so appends of one org serialize.
 
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::ids::AuditId;
 use latchkey_core::{Error, Result};
-use sqlx::types::Json;
-use sqlx::SqliteConnection;
+use rusqlite::{params, Connection, OptionalExtension};
 
+use super::{exec, json};
 use crate::chain::event_hash;
 use crate::error::DbResultExt;
 
-pub(super) async fn append(conn: &mut SqliteConnection, events: &[AuditEvent]) -> Result<()> {
-    // Consecutive events of one org share one reservation: three statements
-    // per batch instead of three per event (a sign-in writes two events).
+pub(super) fn append(conn: &Connection, events: &[AuditEvent]) -> Result<()> {
+    // Consecutive events of one org share one reservation: two head updates
+    // per batch instead of two per event (a sign-in writes two events).
     let mut rest = events;
     while let Some(first) = rest.first() {
         let n = rest.iter().take_while(|e| e.org_id == first.org_id).count();
         let (batch, tail) = rest.split_at(n);
-        append_batch(conn, batch).await?;
+        append_batch(conn, batch)?;
         rest = tail;
     }
     Ok(())
 }
 
-/// Appends events of one org: reserve `n` sequence numbers (locking the
-/// org's chain head until commit), chain them in memory, insert them, and
-/// move the head.
-async fn append_batch(conn: &mut SqliteConnection, batch: &[AuditEvent]) -> Result<()> {
+/// Appends events of one org: reserve `n` sequence numbers (the org's chain
+/// head, locked until commit), chain them in memory, insert them, and move
+/// the head. The inserts are one cached statement each: with rusqlite a
+/// statement costs no thread hand-off, so a multi-row INSERT gains nothing.
+fn append_batch(conn: &Connection, batch: &[AuditEvent]) -> Result<()> {
     let Some(first) = batch.first() else {
         return Ok(());
     };
     let org = first.org_id.as_str();
     let n = i64::try_from(batch.len()).map_err(Error::internal)?;
-    let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(
-        "UPDATE orgs SET audit_seq = audit_seq + ? WHERE id = ? RETURNING audit_seq, audit_head",
-    )
-    .bind(n)
-    .bind(org)
-    .fetch_optional(&mut *conn)
-    .await
-    .db()?;
+    let head: Option<(i64, Option<Vec<u8>>)> = conn
+        .prepare_cached(
+            "UPDATE orgs SET audit_seq = audit_seq + ? WHERE id = ? \
+             RETURNING audit_seq, audit_head",
+        )
+        .db()?
+        .query_row(params![n, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .db()?;
     let Some((last_seq, mut prev)) = head else {
         return Err(Error::internal(format!(
             "audit event for unknown org {org}"
         )));
     };
-    let mut rows = Vec::with_capacity(batch.len());
     for (i, event) in batch.iter().enumerate() {
         let seq = last_seq - n + 1 + i64::try_from(i).map_err(Error::internal)?;
         let hash = event_hash(prev.as_deref(), seq, event);
-        rows.push((seq, event, prev.replace(hash.clone()), hash));
-    }
-    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
-        "INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash) ",
-    );
-    insert.push_values(&rows, |mut b, (seq, event, prev_hash, hash)| {
-        b.push_bind(AuditId::generate().as_str().to_owned())
-            .push_bind(org)
-            .push_bind(*seq)
-            .push_bind(event.at.millis())
-            .push_bind(event.kind.as_str())
-            .push_bind(event.actor.as_ref().map(|a| a.as_str().to_owned()))
-            .push_bind(event.subject.as_str())
-            .push_bind(Json(&event.data))
-            .push_bind(prev_hash.clone())
-            .push_bind(hash.clone());
-    });
-    insert.build().execute(&mut *conn).await.db()?;
-    sqlx::query("UPDATE orgs SET audit_head = ? WHERE id = ?")
-        .bind(prev.as_deref())
-        .bind(org)
-        .execute(&mut *conn)
-        .await
+        exec(
+            conn,
+            "INSERT INTO audit_events \
+             (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            params![
+                AuditId::generate().as_str(),
+                org,
+                seq,
+                event.at.millis(),
+                event.kind.as_str(),
+                event.actor.as_ref().map(|a| a.as_str()),
+                event.subject.as_str(),
+                json(&event.data)?,
+                prev.as_deref(),
+                hash.as_slice(),
+            ],
+        )
         .db()?;
+        prev = Some(hash);
+    }
+    exec(
+        conn,
+        "UPDATE orgs SET audit_head = ? WHERE id = ?",
+        params![prev.as_deref(), org],
+    )
+    .db()?;
     Ok(())
 }

@@ -8,9 +8,9 @@ use latchkey_core::ids::{CeremonyId, OrgId};
 use latchkey_core::model::Ceremony;
 use latchkey_core::store::CeremonyStore;
 use latchkey_core::{Error, ErrorCode, Result};
-use sqlx::types::Json;
+use rusqlite::params;
 
-use super::SqliteStore;
+use super::{count, exec, json, one, SqliteStore};
 use crate::error::{ceremony_refusal, DbResultExt};
 use crate::rows::CeremonyRow;
 
@@ -22,32 +22,41 @@ impl CeremonyStore for SqliteStore {
         max_pending: i64,
         now: Timestamp,
     ) -> Result<()> {
-        // One statement: SQLite takes the write lock when the statement
-        // starts, so the count and the insert see the same state and no other
-        // writer can slip in between. No explicit transaction is needed.
-        let done = sqlx::query(
-            "INSERT INTO ceremonies \
-             (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
-             SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
-             WHERE (SELECT COUNT(*) FROM ceremonies \
-                    WHERE org_id = ? AND consumed_at IS NULL AND expires_at > ?) < ?",
-        )
-        .bind(ceremony.id.as_str())
-        .bind(ceremony.org_id.as_str())
-        .bind(ceremony.purpose.as_str())
-        .bind(ceremony.user_id.as_ref().map(|u| u.as_str()))
-        .bind(ceremony.challenge.as_slice())
-        .bind(ceremony.payload_hash.as_deref())
-        .bind(Json(&ceremony.state))
-        .bind(ceremony.created_at.millis())
-        .bind(ceremony.expires_at.millis())
-        .bind(ceremony.org_id.as_str())
-        .bind(now.millis())
-        .bind(max_pending)
-        .execute(&self.writer)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
+        let (c, state) = (ceremony.clone(), json(&ceremony.state)?);
+        let inserted = self
+            .conns
+            .write(move |conn| {
+                // One statement: SQLite takes the write lock when the
+                // statement starts, so the count and the insert see the same
+                // state and no other writer can slip in between. No explicit
+                // transaction is needed.
+                exec(
+                    conn,
+                    "INSERT INTO ceremonies \
+                     (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, \
+                      expires_at) \
+                     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
+                     WHERE (SELECT COUNT(*) FROM ceremonies \
+                            WHERE org_id = ? AND consumed_at IS NULL AND expires_at > ?) < ?",
+                    params![
+                        c.id.as_str(),
+                        c.org_id.as_str(),
+                        c.purpose.as_str(),
+                        c.user_id.as_ref().map(|u| u.as_str()),
+                        c.challenge.as_slice(),
+                        c.payload_hash.as_deref(),
+                        state,
+                        c.created_at.millis(),
+                        c.expires_at.millis(),
+                        c.org_id.as_str(),
+                        now.millis(),
+                        max_pending,
+                    ],
+                )
+                .db()
+            })
+            .await?;
+        if inserted == 0 {
             return Err(Error::new(
                 ErrorCode::TooManyPendingCeremonies,
                 "too many pending ceremonies for this organization; try again later",
@@ -62,37 +71,44 @@ impl CeremonyStore for SqliteStore {
         id: &CeremonyId,
         now: Timestamp,
     ) -> Result<Ceremony> {
-        let taken: Option<CeremonyRow> = sqlx::query_as(concat!(
-            "UPDATE ceremonies SET consumed_at = ? \
-             WHERE id = ? AND org_id = ? AND consumed_at IS NULL RETURNING ",
-            ceremony_columns!()
-        ))
-        .bind(now.millis())
-        .bind(id.as_str())
-        .bind(org.as_str())
-        .fetch_optional(&self.writer)
-        .await
-        .db()?;
-        if let Some(row) = taken {
-            return Ceremony::try_from(row);
-        }
-        // Nothing taken: tell "never existed here" from "someone took it".
-        let matching: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM ceremonies WHERE id = ? AND org_id = ?")
-                .bind(id.as_str())
-                .bind(org.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .db()?;
-        Err(ceremony_refusal(matching > 0))
+        let (org, id) = (org.clone(), id.clone());
+        self.conns
+            .write(move |conn| {
+                let taken = one(
+                    conn,
+                    concat!(
+                        "UPDATE ceremonies SET consumed_at = ? \
+                         WHERE id = ? AND org_id = ? AND consumed_at IS NULL RETURNING ",
+                        ceremony_columns!()
+                    ),
+                    params![now.millis(), id.as_str(), org.as_str()],
+                    CeremonyRow::from_rusqlite,
+                )?;
+                if let Some(row) = taken {
+                    return Ceremony::try_from(row);
+                }
+                // Nothing taken: tell "never existed here" from "someone
+                // took it". Same connection, so no second hand-off.
+                let matching = count(
+                    conn,
+                    "SELECT COUNT(*) FROM ceremonies WHERE id = ? AND org_id = ?",
+                    [id.as_str(), org.as_str()],
+                )?;
+                Err(ceremony_refusal(matching > 0))
+            })
+            .await
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < ?")
-            .bind(before.millis())
-            .execute(&self.writer)
+        self.conns
+            .write(move |conn| {
+                exec(
+                    conn,
+                    "DELETE FROM ceremonies WHERE expires_at < ?",
+                    [before.millis()],
+                )
+                .db()
+            })
             .await
-            .db()?;
-        Ok(done.rows_affected())
     }
 }

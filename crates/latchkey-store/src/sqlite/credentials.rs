@@ -9,38 +9,40 @@ use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::model::{Credential, Page, Paged, UserStatus};
 use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
 use latchkey_core::{ErrorCode, Result};
-use sqlx::types::Json;
-use sqlx::SqliteConnection;
+use rusqlite::{params, Connection, Transaction};
 
-use super::{audit, orgs, sessions, users, SqliteStore};
+use super::{all, audit, count, exec, json, one, orgs, sessions, users, SqliteStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
 /// Fails with `credential_already_registered` when the id exists in any org.
-async fn insert_credential(conn: &mut SqliteConnection, c: &Credential) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO credentials (",
-        credential_columns!(),
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(c.id.as_slice())
-    .bind(c.org_id.as_str())
-    .bind(c.user_id.as_str())
-    .bind(c.name.as_str())
-    .bind(c.public_key_cose.as_slice())
-    .bind(c.alg)
-    .bind(i64::from(c.sign_count))
-    .bind(c.aaguid.as_slice())
-    .bind(Json(&c.transports))
-    .bind(c.attestation_format.as_str())
-    .bind(c.backup_eligible)
-    .bind(c.backup_state)
-    .bind(c.uv_initialized)
-    .bind(c.possibly_cloned)
-    .bind(c.created_at.millis())
-    .bind(c.last_used_at.map(|t| t.millis()))
-    .execute(conn)
-    .await
+fn insert_credential(conn: &Connection, c: &Credential) -> Result<()> {
+    exec(
+        conn,
+        concat!(
+            "INSERT INTO credentials (",
+            credential_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        params![
+            c.id.as_slice(),
+            c.org_id.as_str(),
+            c.user_id.as_str(),
+            c.name.as_str(),
+            c.public_key_cose.as_slice(),
+            c.alg,
+            i64::from(c.sign_count),
+            c.aaguid.as_slice(),
+            json(&c.transports)?,
+            c.attestation_format.as_str(),
+            c.backup_eligible,
+            c.backup_state,
+            c.uv_initialized,
+            c.possibly_cloned,
+            c.created_at.millis(),
+            c.last_used_at.map(|t| t.millis()),
+        ],
+    )
     .map_err(credential_taken)?;
     Ok(())
 }
@@ -49,66 +51,108 @@ fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
+/// Runs one UPDATE/DELETE of a credential by org and id in a transaction,
+/// then `more`, then the audit events; `credential_not_found` when the
+/// statement matched nothing.
+async fn change_credential(
+    store: &SqliteStore,
+    sql: &'static str,
+    first: Option<String>,
+    org: &OrgId,
+    id: &[u8],
+    audit: &[AuditEvent],
+    more: impl FnOnce(&Transaction<'_>, &OrgId, &[u8]) -> Result<()> + Send + 'static,
+) -> Result<()> {
+    let (org, id, audit) = (org.clone(), id.to_vec(), audit.to_vec());
+    store
+        .conns
+        .transaction(move |tx| {
+            let changed = match &first {
+                Some(value) => exec(tx, sql, params![value, org.as_str(), id]),
+                None => exec(tx, sql, params![org.as_str(), id]),
+            }
+            .db()?;
+            if changed == 0 {
+                return Err(credential_not_found());
+            }
+            more(tx, &org, &id)?;
+            audit::append(tx, &audit)
+        })
+        .await
+}
+
 #[async_trait]
 impl CredentialStore for SqliteStore {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
-        let org = &commit.credential.org_id;
-        let mut tx = self.begin_write().await?;
-        if let Some(user) = &commit.new_user {
-            users::insert_user(&mut tx, user).await?;
-        }
-        if let Some(invitation) = &commit.invitation {
-            users::consume_invitation(&mut tx, org, invitation, commit.now).await?;
-        }
-        if let Some(user) = &commit.activate_user {
-            users::update_status(&mut tx, org, user, UserStatus::Active).await?;
-        }
-        insert_credential(&mut tx, &commit.credential).await?;
-        if commit.activate_org {
-            orgs::activate(&mut tx, org).await?;
-        }
-        audit::append(&mut tx, &commit.audit).await?;
-        tx.commit().await.db()
+        let commit = commit.clone();
+        self.conns
+            .transaction(move |tx| {
+                let org = &commit.credential.org_id;
+                if let Some(user) = &commit.new_user {
+                    users::insert_user(tx, user)?;
+                }
+                if let Some(invitation) = &commit.invitation {
+                    users::consume_invitation(tx, org, invitation, commit.now)?;
+                }
+                if let Some(user) = &commit.activate_user {
+                    users::update_status(tx, org, user, UserStatus::Active)?;
+                }
+                insert_credential(tx, &commit.credential)?;
+                if commit.activate_org {
+                    orgs::activate(tx, org)?;
+                }
+                audit::append(tx, &commit.audit)
+            })
+            .await
     }
 
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        // MAX: a slower concurrent assertion can never move the counter back.
-        let done = sqlx::query(
-            "UPDATE credentials SET sign_count = MAX(sign_count, ?), backup_eligible = ?, \
-             backup_state = ?, last_used_at = ? WHERE org_id = ? AND id = ?",
-        )
-        .bind(i64::from(commit.sign_count))
-        .bind(commit.backup_eligible)
-        .bind(commit.backup_state)
-        .bind(commit.now.millis())
-        .bind(commit.org_id.as_str())
-        .bind(commit.credential_id.as_slice())
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
-            return Err(credential_not_found());
-        }
-        if let Some(session) = &commit.session {
-            sessions::insert_session(&mut tx, session).await?;
-        }
-        audit::append(&mut tx, &commit.audit).await?;
-        tx.commit().await.db()
+        let commit = commit.clone();
+        self.conns
+            .transaction(move |tx| {
+                // MAX: a slower concurrent assertion can never move the counter back.
+                let changed = exec(
+                    tx,
+                    "UPDATE credentials SET sign_count = MAX(sign_count, ?), backup_eligible = ?, \
+                     backup_state = ?, last_used_at = ? WHERE org_id = ? AND id = ?",
+                    params![
+                        i64::from(commit.sign_count),
+                        commit.backup_eligible,
+                        commit.backup_state,
+                        commit.now.millis(),
+                        commit.org_id.as_str(),
+                        commit.credential_id.as_slice(),
+                    ],
+                )
+                .db()?;
+                if changed == 0 {
+                    return Err(credential_not_found());
+                }
+                if let Some(session) = &commit.session {
+                    sessions::insert_session(tx, session)?;
+                }
+                audit::append(tx, &commit.audit)
+            })
+            .await
     }
 
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {
-        let row: Option<CredentialRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            credential_columns!(),
-            " FROM credentials WHERE org_id = ? AND id = ?"
-        ))
-        .bind(org.as_str())
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(Credential::try_from).transpose()
+        let (org, id) = (org.clone(), id.to_vec());
+        self.conns
+            .read(move |conn| {
+                let row = one(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        credential_columns!(),
+                        " FROM credentials WHERE org_id = ? AND id = ?"
+                    ),
+                    params![org.as_str(), id],
+                    CredentialRow::from_rusqlite,
+                )?;
+                row.map(Credential::try_from).transpose()
+            })
+            .await
     }
 
     async fn list_user_credentials(
@@ -117,72 +161,80 @@ impl CredentialStore for SqliteStore {
         user: &UserId,
         page: Page,
     ) -> Result<Paged<Credential>> {
-        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            credential_columns!(),
-            " FROM credentials WHERE org_id = ? AND user_id = ? \
-             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        ))
-        .bind(org.as_str())
-        .bind(user.as_str())
-        .bind(page_limit(page))
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        Ok(Paged {
-            items: convert_all(rows)?,
-            total: self.count_user_credentials(org, user).await?,
-        })
+        let (org, user) = (org.clone(), user.clone());
+        self.conns
+            .read(move |conn| {
+                let rows = all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        credential_columns!(),
+                        " FROM credentials WHERE org_id = ? AND user_id = ? \
+                         ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+                    ),
+                    params![org.as_str(), user.as_str(), page_limit(page), page.offset()],
+                    CredentialRow::from_rusqlite,
+                )?;
+                Ok(Paged {
+                    items: convert_all(rows)?,
+                    total: count_for_user(conn, &org, &user)?,
+                })
+            })
+            .await
     }
 
     async fn user_credentials(&self, org: &OrgId, user: &UserId) -> Result<Vec<Credential>> {
-        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            credential_columns!(),
-            " FROM credentials WHERE org_id = ? AND user_id = ? \
-             ORDER BY created_at DESC, id DESC LIMIT ?"
-        ))
-        .bind(org.as_str())
-        .bind(user.as_str())
-        .bind(i64::from(Page::MAX_PER_PAGE))
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        convert_all(rows)
+        let (org, user) = (org.clone(), user.clone());
+        self.conns
+            .read(move |conn| {
+                convert_all(all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        credential_columns!(),
+                        " FROM credentials WHERE org_id = ? AND user_id = ? \
+                         ORDER BY created_at DESC, id DESC LIMIT ?"
+                    ),
+                    params![org.as_str(), user.as_str(), i64::from(Page::MAX_PER_PAGE)],
+                    CredentialRow::from_rusqlite,
+                )?)
+            })
+            .await
     }
 
     async fn list_org_credentials(&self, org: &OrgId, page: Page) -> Result<Paged<Credential>> {
-        let rows: Vec<CredentialRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            credential_columns!(),
-            " FROM credentials WHERE org_id = ? \
-             ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
-        ))
-        .bind(org.as_str())
-        .bind(page_limit(page))
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE org_id = ?")
-            .bind(org.as_str())
-            .fetch_one(&self.pool)
+        let org = org.clone();
+        self.conns
+            .read(move |conn| {
+                let rows = all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        credential_columns!(),
+                        " FROM credentials WHERE org_id = ? \
+                         ORDER BY created_at DESC, id DESC LIMIT ? OFFSET ?"
+                    ),
+                    params![org.as_str(), page_limit(page), page.offset()],
+                    CredentialRow::from_rusqlite,
+                )?;
+                let total = count(
+                    conn,
+                    "SELECT COUNT(*) FROM credentials WHERE org_id = ?",
+                    [org.as_str()],
+                )?;
+                Ok(Paged {
+                    items: convert_all(rows)?,
+                    total,
+                })
+            })
             .await
-            .db()?;
-        Ok(Paged {
-            items: convert_all(rows)?,
-            total,
-        })
     }
 
     async fn count_user_credentials(&self, org: &OrgId, user: &UserId) -> Result<i64> {
-        sqlx::query_scalar("SELECT COUNT(*) FROM credentials WHERE org_id = ? AND user_id = ?")
-            .bind(org.as_str())
-            .bind(user.as_str())
-            .fetch_one(&self.pool)
+        let (org, user) = (org.clone(), user.clone());
+        self.conns
+            .read(move |conn| count_for_user(conn, &org, &user))
             .await
-            .db()
     }
 
     async fn rename_credential(
@@ -192,19 +244,17 @@ impl CredentialStore for SqliteStore {
         name: &str,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE credentials SET name = ? WHERE org_id = ? AND id = ?")
-            .bind(name)
-            .bind(org.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if done.rows_affected() == 0 {
-            return Err(credential_not_found());
-        }
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let sql = "UPDATE credentials SET name = ? WHERE org_id = ? AND id = ?";
+        change_credential(
+            self,
+            sql,
+            Some(name.to_owned()),
+            org,
+            id,
+            audit,
+            |_, _, _| Ok(()),
+        )
+        .await
     }
 
     async fn delete_credential(
@@ -214,19 +264,11 @@ impl CredentialStore for SqliteStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE org_id = ? AND id = ?")
-            .bind(org.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if done.rows_affected() == 0 {
-            return Err(credential_not_found());
-        }
-        sessions::revoke_for_credential(&mut tx, org, id, now).await?;
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let sql = "DELETE FROM credentials WHERE org_id = ? AND id = ?";
+        change_credential(self, sql, None, org, id, audit, move |tx, org, id| {
+            sessions::revoke_for_credential(tx, org, id, now).map(|_| ())
+        })
+        .await
     }
 
     async fn flag_credential_cloned(
@@ -235,18 +277,15 @@ impl CredentialStore for SqliteStore {
         id: &[u8],
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE credentials SET possibly_cloned = 1 WHERE org_id = ? AND id = ?")
-                .bind(org.as_str())
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-        if done.rows_affected() == 0 {
-            return Err(credential_not_found());
-        }
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let sql = "UPDATE credentials SET possibly_cloned = 1 WHERE org_id = ? AND id = ?";
+        change_credential(self, sql, None, org, id, audit, |_, _, _| Ok(())).await
     }
+}
+
+fn count_for_user(conn: &Connection, org: &OrgId, user: &UserId) -> Result<i64> {
+    count(
+        conn,
+        "SELECT COUNT(*) FROM credentials WHERE org_id = ? AND user_id = ?",
+        [org.as_str(), user.as_str()],
+    )
 }

@@ -5,64 +5,85 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::model::SigningKeyRecord;
 use latchkey_core::store::KeyStore;
 use latchkey_core::Result;
-use sqlx::types::Json;
+use rusqlite::params;
 
-use super::SqliteStore;
+use super::{all, exec, json, SqliteStore};
 use crate::error::DbResultExt;
 use crate::rows::{convert_all, SigningKeyRow};
 
 #[async_trait]
 impl KeyStore for SqliteStore {
     async fn list_signing_keys(&self) -> Result<Vec<SigningKeyRecord>> {
-        let rows: Vec<SigningKeyRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            signing_key_columns!(),
-            " FROM signing_keys ORDER BY created_at, kid"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        convert_all(rows)
+        self.conns
+            .read(|conn| {
+                convert_all(all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        signing_key_columns!(),
+                        " FROM signing_keys ORDER BY created_at, kid"
+                    ),
+                    [],
+                    SigningKeyRow::from_rusqlite,
+                )?)
+            })
+            .await
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> Result<()> {
-        // DO NOTHING: nodes starting together may all try to insert the first key.
-        sqlx::query(concat!(
-            "INSERT INTO signing_keys (",
-            signing_key_columns!(),
-            ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING"
-        ))
-        .bind(key.kid.as_str())
-        .bind(key.alg.as_str())
-        .bind(key.private_key_encrypted.as_slice())
-        .bind(Json(&key.public_jwk))
-        .bind(key.created_at.millis())
-        .bind(key.retired_at.map(|t| t.millis()))
-        .execute(&self.writer)
-        .await
-        .db()?;
+        let (key, jwk) = (key.clone(), json(&key.public_jwk)?);
+        self.conns
+            .write(move |conn| {
+                // DO NOTHING: nodes starting together may all try to insert the first key.
+                exec(
+                    conn,
+                    concat!(
+                        "INSERT INTO signing_keys (",
+                        signing_key_columns!(),
+                        ") VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING"
+                    ),
+                    params![
+                        key.kid.as_str(),
+                        key.alg.as_str(),
+                        key.private_key_encrypted.as_slice(),
+                        jwk,
+                        key.created_at.millis(),
+                        key.retired_at.map(|t| t.millis()),
+                    ],
+                )
+                .db()
+            })
+            .await?;
         Ok(())
     }
 
     async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool> {
-        // Conditional, so a second retirement keeps the first one's time.
-        let done = sqlx::query(
-            "UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
-        )
-        .bind(now.millis())
-        .bind(kid)
-        .execute(&self.writer)
-        .await
-        .db()?;
-        Ok(done.rows_affected() == 1)
+        let kid = kid.to_owned();
+        let retired = self
+            .conns
+            .write(move |conn| {
+                // Conditional, so a second retirement keeps the first one's time.
+                exec(
+                    conn,
+                    "UPDATE signing_keys SET retired_at = ? WHERE kid = ? AND retired_at IS NULL",
+                    params![now.millis(), kid],
+                )
+                .db()
+            })
+            .await?;
+        Ok(retired == 1)
     }
 
     async fn purge_retired_signing_keys(&self, before: Timestamp) -> Result<u64> {
-        let done = sqlx::query("DELETE FROM signing_keys WHERE retired_at < ?")
-            .bind(before.millis())
-            .execute(&self.writer)
+        self.conns
+            .write(move |conn| {
+                exec(
+                    conn,
+                    "DELETE FROM signing_keys WHERE retired_at < ?",
+                    [before.millis()],
+                )
+                .db()
+            })
             .await
-            .db()?;
-        Ok(done.rows_affected())
     }
 }

@@ -1,15 +1,22 @@
-//! The SQLite backend: one file, WAL, readers in parallel and one writer.
-//! SQLite allows a single writer at a time; with several pooled connections
-//! competing for it, the losers sit in SQLite's busy handler, which sleeps in
-//! steps of milliseconds, and that dominated latency under load. So every
-//! write goes through a pool of exactly one connection: writers queue on an
-//! async semaphore instead, and reads (WAL snapshots) never wait for them.
-//! Writes that span statements still run in `BEGIN IMMEDIATE`, so another
-//! process writing the same file (the CLI while the server runs) is waited
-//! for up front rather than failing to upgrade a read transaction.
+//! The SQLite backend: one file, WAL, readers in parallel and one writer, on
+//! rusqlite. SQLite allows a single writer at a time; with several
+//! connections competing for it, the losers sit in SQLite's busy handler,
+//! which sleeps in steps of milliseconds, and that dominated latency under
+//! load. So every write goes through exactly one connection: writers queue on
+//! an async mutex instead, and reads (WAL snapshots) never wait for them.
+//! Each store method is one closure on one connection in `spawn_blocking`
+//! (see [`conns`]): with sqlx every statement and row crossed threads, and a
+//! sign-in's dozen statements cost some sixty context switches.
+//! Writes that span statements run in `BEGIN IMMEDIATE`, so another process
+//! writing the same file (the CLI while the server runs) is waited for up
+//! front rather than failing to upgrade a read transaction.
+//!
+//! Migrations stay sqlx's (`MIGRATOR`), applied at open through a short-lived
+//! sqlx pool, so `_sqlx_migrations` is kept exactly as before.
 
 mod audit;
 mod ceremonies;
+mod conns;
 mod credentials;
 mod keys;
 mod orgs;
@@ -17,114 +24,174 @@ mod sessions;
 mod transfer;
 mod users;
 
-use std::path::Path;
-use std::str::FromStr;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::store::{Purged, Store};
-use latchkey_core::Result;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Sqlite, Transaction};
+use latchkey_core::{Error, Result};
+use rusqlite::config::DbConfig;
+use rusqlite::{Connection, OptionalExtension, Params, Row};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::DbResultExt;
+use conns::Conns;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
 /// How long a writer waits for the lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Readers run in parallel under WAL.
-const MAX_READERS: u32 = 8;
+const READERS: usize = 8;
+/// Cached prepared statements per connection: more than the backend has
+/// distinct statements, so none is ever re-prepared.
+const STATEMENT_CACHE: usize = 128;
 
 /// The core's [`Store`] on SQLite.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SqliteStore {
-    /// Reads.
-    pool: SqlitePool,
-    /// Writes: a pool of one connection (the same pool as `pool` in memory).
-    writer: SqlitePool,
+    conns: Conns,
 }
 
-fn base_options() -> SqliteConnectOptions {
-    SqliteConnectOptions::new()
-        .journal_mode(SqliteJournalMode::Wal)
-        // NORMAL is durable against application crashes in WAL mode; only an
-        // OS crash can lose the last commits, and nothing is ever corrupted.
-        .synchronous(SqliteSynchronous::Normal)
-        .foreign_keys(true)
-        .busy_timeout(BUSY_TIMEOUT)
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore").finish_non_exhaustive()
+    }
+}
+
+/// Settings every connection needs; WAL is a property of the file, set once
+/// by the migrating sqlx pool (and a no-op for in-memory databases).
+fn configure(conn: &Connection) -> Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT).db()?;
+    // NORMAL is durable against application crashes in WAL mode; only an
+    // OS crash can lose the last commits, and nothing is ever corrupted.
+    conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        .db()?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Query planner stability: without it, SQLite (built with STAT4) lets
+    // bound values such as `LIMIT ?` shape the plan, and then expires the
+    // cached statement on every rebind, so it was re-parsed on each call
+    // (~4 % of a sign-in's CPU). Plans here never depend on the values.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .db()?;
+    Ok(())
+}
+
+fn connect(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path).db()?;
+    configure(&conn)?;
+    Ok(conn)
 }
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
-        let options = base_options().filename(path).create_if_missing(true);
-        let writer = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.clone())
-            .await
-            .db()?;
-        MIGRATOR
-            .run(&writer)
-            .await
-            .map_err(latchkey_core::Error::internal)?;
-        let pool = SqlitePoolOptions::new()
-            .max_connections(MAX_READERS)
-            .connect_with(options)
-            .await
-            .db()?;
-        Ok(SqliteStore { pool, writer })
-    }
-
-    /// A private in-memory database, for tests. One connection that never
-    /// closes: each SQLite in-memory connection would otherwise be its own
-    /// empty database.
-    pub async fn open_memory() -> Result<SqliteStore> {
-        let options = SqliteConnectOptions::from_str("sqlite::memory:")
-            .db()?
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = SqlitePoolOptions::new()
+        let migrating = SqlitePoolOptions::new()
             .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
             .connect_with(options)
             .await
             .db()?;
-        Self::migrated(pool).await
+        let migrated = MIGRATOR.run(&migrating).await.map_err(Error::internal);
+        migrating.close().await;
+        migrated?;
+        let path: PathBuf = path.to_owned();
+        let conns = tokio::task::spawn_blocking(move || -> Result<Conns> {
+            let writer = connect(&path)?;
+            let readers = (0..READERS)
+                .map(|_| connect(&path))
+                .collect::<Result<Vec<_>>>()?;
+            Ok(Conns::new(writer, readers))
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(SqliteStore { conns })
     }
 
-    async fn migrated(pool: SqlitePool) -> Result<SqliteStore> {
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(latchkey_core::Error::internal)?;
+    /// A private in-memory database, for tests: one connection for reads and
+    /// writes, since each in-memory connection is its own database. Its
+    /// migrations are applied directly (sqlx can't reach this connection), in
+    /// one transaction.
+    pub async fn open_memory() -> Result<SqliteStore> {
+        let conn = tokio::task::spawn_blocking(|| -> Result<Connection> {
+            let mut conn = Connection::open_in_memory().db()?;
+            configure(&conn)?;
+            let tx = conn.transaction().db()?;
+            for migration in MIGRATOR.iter() {
+                tx.execute_batch(migration.sql.as_str()).db()?;
+            }
+            tx.commit().db()?;
+            Ok(conn)
+        })
+        .await
+        .map_err(Error::internal)??;
         Ok(SqliteStore {
-            writer: pool.clone(),
-            pool,
+            conns: Conns::single(conn),
         })
     }
+}
 
-    /// The underlying pool (for operational commands and tests).
-    pub fn pool(&self) -> &SqlitePool {
-        &self.pool
-    }
+// Statement helpers for the closures: every statement is a cached prepared
+// one, so a hot path prepares each SQL text once per connection.
 
-    /// A write transaction holding the database write lock from its first statement.
-    async fn begin_write(&self) -> Result<Transaction<'static, Sqlite>> {
-        self.writer.begin_with("BEGIN IMMEDIATE").await.db()
-    }
+/// Runs a statement; the affected-row count.
+pub(super) fn exec<P: Params>(conn: &Connection, sql: &str, params: P) -> rusqlite::Result<u64> {
+    let changed = conn.prepare_cached(sql)?.execute(params)?;
+    Ok(changed as u64)
+}
+
+/// The first row, if any, read by `read`.
+pub(super) fn one<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Option<T>> {
+    conn.prepare_cached(sql)
+        .db()?
+        .query_row(params, read)
+        .optional()
+        .db()
+}
+
+/// Every row, read by `read`.
+pub(super) fn all<T, P: Params>(
+    conn: &Connection,
+    sql: &str,
+    params: P,
+    read: fn(&Row<'_>) -> rusqlite::Result<T>,
+) -> Result<Vec<T>> {
+    let mut stmt = conn.prepare_cached(sql).db()?;
+    let rows = stmt.query_map(params, read).db()?;
+    rows.collect::<rusqlite::Result<Vec<T>>>().db()
+}
+
+/// A single integer (a COUNT).
+pub(super) fn count<P: Params>(conn: &Connection, sql: &str, params: P) -> Result<i64> {
+    conn.prepare_cached(sql)
+        .db()?
+        .query_row(params, |r| r.get(0))
+        .db()
+}
+
+/// Serialises a JSON column's value as sqlx's `Json` did: compact text.
+pub(super) fn json<T: serde::Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(Error::internal)
 }
 
 #[async_trait]
 impl Store for SqliteStore {
     async fn ping(&self) -> Result<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.db()?;
-        Ok(())
+        self.conns
+            .read(|conn| count(conn, "SELECT 1", []).map(|_| ()))
+            .await
     }
 
     fn backend(&self) -> &'static str {
@@ -133,22 +200,22 @@ impl Store for SqliteStore {
 
     async fn purge_expired(&self, before: Timestamp) -> Result<Purged> {
         // One transaction, so a purge is all or nothing.
-        let mut tx = self.begin_write().await?;
-        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?")
-            .bind(before.millis())
-            .bind(before.millis())
-            .execute(&mut *tx)
+        let before = before.millis();
+        self.conns
+            .transaction(move |tx| {
+                let sessions = exec(
+                    tx,
+                    "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",
+                    (before, before),
+                )
+                .db()?;
+                let invitations =
+                    exec(tx, "DELETE FROM invitations WHERE expires_at < ?", [before]).db()?;
+                Ok(Purged {
+                    sessions,
+                    invitations,
+                })
+            })
             .await
-            .db()?;
-        let invitations = sqlx::query("DELETE FROM invitations WHERE expires_at < ?")
-            .bind(before.millis())
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        tx.commit().await.db()?;
-        Ok(Purged {
-            sessions: sessions.rows_affected(),
-            invitations: invitations.rows_affected(),
-        })
     }
 }

@@ -7,36 +7,37 @@ use latchkey_core::ids::OrgId;
 use latchkey_core::model::{Invitation, Org, OrgSettings, User};
 use latchkey_core::store::OrgStore;
 use latchkey_core::{ErrorCode, Result};
-use sqlx::types::Json;
-use sqlx::SqliteConnection;
+use rusqlite::{params, Connection};
 
-use super::{audit, users, SqliteStore};
+use super::{all, audit, exec, json, one, users, SqliteStore};
 use crate::error::{not_found, DbResultExt};
 use crate::rows::{convert_all, passkey_status_str, OrgRow};
 
-async fn insert_org(conn: &mut SqliteConnection, org: &Org) -> Result<()> {
-    sqlx::query(
+fn insert_org(conn: &Connection, org: &Org) -> Result<()> {
+    exec(
+        conn,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at) VALUES (?, ?, ?, ?, ?)",
+        params![
+            org.id.as_str(),
+            org.name.as_str(),
+            passkey_status_str(org.passkey_status),
+            json(&org.settings)?,
+            org.created_at.millis(),
+        ],
     )
-    .bind(org.id.as_str())
-    .bind(org.name.as_str())
-    .bind(passkey_status_str(org.passkey_status))
-    .bind(Json(&org.settings))
-    .bind(org.created_at.millis())
-    .execute(conn)
-    .await
     .db()?;
     Ok(())
 }
 
 /// Marks the org's passkeys active (idempotent).
-pub(super) async fn activate(conn: &mut SqliteConnection, id: &OrgId) -> Result<()> {
-    let done = sqlx::query("UPDATE orgs SET passkey_status = 'active' WHERE id = ?")
-        .bind(id.as_str())
-        .execute(conn)
-        .await
-        .db()?;
-    if done.rows_affected() == 0 {
+pub(super) fn activate(conn: &Connection, id: &OrgId) -> Result<()> {
+    let changed = exec(
+        conn,
+        "UPDATE orgs SET passkey_status = 'active' WHERE id = ?",
+        [id.as_str()],
+    )
+    .db()?;
+    if changed == 0 {
         return Err(not_found(ErrorCode::OrgNotFound, "organization"));
     }
     Ok(())
@@ -51,37 +52,52 @@ impl OrgStore for SqliteStore {
         enrolment: &Invitation,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        insert_org(&mut tx, org).await?;
-        users::insert_user(&mut tx, admin).await?;
-        users::insert_invitation(&mut tx, enrolment).await?;
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let (org, admin, enrolment, audit) = (
+            org.clone(),
+            admin.clone(),
+            enrolment.clone(),
+            audit.to_vec(),
+        );
+        self.conns
+            .transaction(move |tx| {
+                insert_org(tx, &org)?;
+                users::insert_user(tx, &admin)?;
+                users::insert_invitation(tx, &enrolment)?;
+                audit::append(tx, &audit)
+            })
+            .await
     }
 
     async fn get_org(&self, id: &OrgId) -> Result<Option<Org>> {
-        let row: Option<OrgRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs WHERE id = ?"
-        ))
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(Org::try_from).transpose()
+        let id = id.clone();
+        self.conns
+            .read(move |conn| {
+                let row = one(
+                    conn,
+                    concat!("SELECT ", org_columns!(), " FROM orgs WHERE id = ?"),
+                    [id.as_str()],
+                    OrgRow::from_rusqlite,
+                )?;
+                row.map(Org::try_from).transpose()
+            })
+            .await
     }
 
     async fn list_orgs(&self) -> Result<Vec<Org>> {
-        let rows: Vec<OrgRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            org_columns!(),
-            " FROM orgs ORDER BY created_at, id"
-        ))
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        convert_all(rows)
+        self.conns
+            .read(|conn| {
+                convert_all(all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        org_columns!(),
+                        " FROM orgs ORDER BY created_at, id"
+                    ),
+                    [],
+                    OrgRow::from_rusqlite,
+                )?)
+            })
+            .await
     }
 
     async fn update_org_settings(
@@ -90,17 +106,20 @@ impl OrgStore for SqliteStore {
         settings: &OrgSettings,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query("UPDATE orgs SET settings = ? WHERE id = ?")
-            .bind(Json(settings))
-            .bind(id.as_str())
-            .execute(&mut *tx)
+        let (id, settings, audit) = (id.clone(), json(settings)?, audit.to_vec());
+        self.conns
+            .transaction(move |tx| {
+                let changed = exec(
+                    tx,
+                    "UPDATE orgs SET settings = ? WHERE id = ?",
+                    params![settings, id.as_str()],
+                )
+                .db()?;
+                if changed == 0 {
+                    return Err(not_found(ErrorCode::OrgNotFound, "organization"));
+                }
+                audit::append(tx, &audit)
+            })
             .await
-            .db()?;
-        if done.rows_affected() == 0 {
-            return Err(not_found(ErrorCode::OrgNotFound, "organization"));
-        }
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
     }
 }

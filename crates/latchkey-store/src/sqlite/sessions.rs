@@ -9,67 +9,100 @@ use latchkey_core::ids::{OrgId, SessionId, UserId};
 use latchkey_core::model::Session;
 use latchkey_core::store::SessionStore;
 use latchkey_core::Result;
-use sqlx::SqliteConnection;
+use rusqlite::{params, Connection};
 
-use super::{audit, SqliteStore};
+use super::{audit, exec, one, SqliteStore};
 use crate::error::DbResultExt;
 use crate::rows::SessionRow;
 
-pub(super) async fn insert_session(conn: &mut SqliteConnection, s: &Session) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO sessions (",
-        session_columns!(),
-        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-    ))
-    .bind(s.id.as_str())
-    .bind(s.org_id.as_str())
-    .bind(s.user_id.as_str())
-    .bind(s.credential_id.as_slice())
-    .bind(s.created_at.millis())
-    .bind(s.expires_at.millis())
-    .bind(s.last_seen_at.millis())
-    .bind(s.revoked_at.map(|t| t.millis()))
-    .bind(s.user_agent.as_deref())
-    .execute(conn)
-    .await
+pub(super) fn insert_session(conn: &Connection, s: &Session) -> Result<()> {
+    exec(
+        conn,
+        concat!(
+            "INSERT INTO sessions (",
+            session_columns!(),
+            ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ),
+        params![
+            s.id.as_str(),
+            s.org_id.as_str(),
+            s.user_id.as_str(),
+            s.credential_id.as_slice(),
+            s.created_at.millis(),
+            s.expires_at.millis(),
+            s.last_seen_at.millis(),
+            s.revoked_at.map(|t| t.millis()),
+            s.user_agent.as_deref(),
+        ],
+    )
     .db()?;
     Ok(())
 }
 
 /// Revokes every unrevoked session the credential created; returns how many.
-pub(super) async fn revoke_for_credential(
-    conn: &mut SqliteConnection,
+pub(super) fn revoke_for_credential(
+    conn: &Connection,
     org: &OrgId,
     credential_id: &[u8],
     now: Timestamp,
 ) -> Result<u64> {
-    let done = sqlx::query(
+    exec(
+        conn,
         "UPDATE sessions SET revoked_at = ? \
          WHERE org_id = ? AND credential_id = ? AND revoked_at IS NULL",
+        params![now.millis(), org.as_str(), credential_id],
     )
-    .bind(now.millis())
-    .bind(org.as_str())
-    .bind(credential_id)
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(done.rows_affected())
+    .db()
+}
+
+/// Revokes live sessions matching `sql` (which binds now, org, key, now) and
+/// writes the audit events only when at least one was revoked: nothing
+/// changed, nothing to audit.
+async fn revoke(
+    store: &SqliteStore,
+    sql: &'static str,
+    org: &OrgId,
+    key: &str,
+    now: Timestamp,
+    audit: &[AuditEvent],
+) -> Result<u64> {
+    let (org, key, audit) = (org.clone(), key.to_owned(), audit.to_vec());
+    store
+        .conns
+        .transaction(move |tx| {
+            let revoked = exec(
+                tx,
+                sql,
+                params![now.millis(), org.as_str(), key, now.millis()],
+            )
+            .db()?;
+            if revoked > 0 {
+                audit::append(tx, &audit)?;
+            }
+            Ok(revoked)
+        })
+        .await
 }
 
 #[async_trait]
 impl SessionStore for SqliteStore {
     async fn get_session(&self, org: &OrgId, id: &SessionId) -> Result<Option<Session>> {
-        let row: Option<SessionRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            session_columns!(),
-            " FROM sessions WHERE org_id = ? AND id = ?"
-        ))
-        .bind(org.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(Session::try_from).transpose()
+        let (org, id) = (org.clone(), id.clone());
+        self.conns
+            .read(move |conn| {
+                let row = one(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        session_columns!(),
+                        " FROM sessions WHERE org_id = ? AND id = ?"
+                    ),
+                    [org.as_str(), id.as_str()],
+                    SessionRow::from_rusqlite,
+                )?;
+                row.map(Session::try_from).transpose()
+            })
+            .await
     }
 
     async fn revoke_session(
@@ -79,25 +112,9 @@ impl SessionStore for SqliteStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> Result<bool> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? \
-             WHERE org_id = ? AND id = ? AND revoked_at IS NULL AND expires_at > ?",
-        )
-        .bind(now.millis())
-        .bind(org.as_str())
-        .bind(id.as_str())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
-            // Nothing changed, so nothing to audit.
-            return Ok(false);
-        }
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()?;
-        Ok(true)
+        let sql = "UPDATE sessions SET revoked_at = ? \
+                   WHERE org_id = ? AND id = ? AND revoked_at IS NULL AND expires_at > ?";
+        Ok(revoke(self, sql, org, id.as_str(), now, audit).await? > 0)
     }
 
     async fn revoke_user_sessions(
@@ -107,25 +124,8 @@ impl SessionStore for SqliteStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> Result<u64> {
-        let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = ? \
-             WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?",
-        )
-        .bind(now.millis())
-        .bind(org.as_str())
-        .bind(user.as_str())
-        .bind(now.millis())
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        let revoked = done.rows_affected();
-        if revoked == 0 {
-            // Nothing changed, so nothing to audit.
-            return Ok(0);
-        }
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()?;
-        Ok(revoked)
+        let sql = "UPDATE sessions SET revoked_at = ? \
+                   WHERE org_id = ? AND user_id = ? AND revoked_at IS NULL AND expires_at > ?";
+        revoke(self, sql, org, user.as_str(), now, audit).await
     }
 }

@@ -1,67 +1,112 @@
 //! Export, import and online backup on SQLite. The export reads inside one
-//! read transaction (a WAL snapshot), so it is consistent while a server
-//! keeps writing; the import runs in one `BEGIN IMMEDIATE` transaction.
+//! `BEGIN IMMEDIATE` transaction on the writer (a consistent snapshot no
+//! write can change), streaming rows to the async side through a bounded
+//! channel; the import runs in one `BEGIN IMMEDIATE` transaction that spans
+//! the import's batches, holding the writer throughout.
 
 use std::io::{BufRead, Write};
 use std::path::Path;
 
 use async_trait::async_trait;
 use latchkey_core::{Error, ErrorCode, Result};
-use sqlx::query_builder::Separated;
-use sqlx::{QueryBuilder, Sqlite, Transaction};
+use rusqlite::types::Value;
+use rusqlite::{params_from_iter, Connection, TransactionBehavior};
+use tokio::sync::{mpsc, OwnedMutexGuard};
 
-use super::{SqliteStore, MIGRATOR};
+use super::{count, SqliteStore, MIGRATOR};
 use crate::error::DbResultExt;
-use crate::transfer::{self, refused_row, wrap, Counts, Sink, Table, Val, Writer};
+use crate::transfer::{self, refused_row, Counts, Line, Sink, Table, Val, Writer};
 use crate::Database;
 
-fn bind(row: &mut Separated<'_, Sqlite, &'static str>, value: Val) {
-    match value {
-        Val::Text(v) => row.push_bind(v),
-        Val::OptText(v) => row.push_bind(v),
-        Val::Int(v) => row.push_bind(v),
-        Val::OptInt(v) => row.push_bind(v),
-        Val::Bool(v) => row.push_bind(v),
-        Val::Bytes(v) => row.push_bind(v),
-        Val::OptBytes(v) => row.push_bind(v),
-        Val::Json(v) => row.push_bind(sqlx::types::Json(v)),
-    };
+/// Tables in export order (parents first).
+const TABLES: [Table; 7] = [
+    Table::SigningKeys,
+    Table::Orgs,
+    Table::Users,
+    Table::Invitations,
+    Table::Credentials,
+    Table::Sessions,
+    Table::AuditEvents,
+];
+
+/// Rows in flight between the reading thread and the writing task.
+const IN_FLIGHT: usize = 256;
+
+fn value(v: Val) -> Value {
+    match v {
+        Val::Text(v) => Value::Text(v),
+        Val::OptText(v) => v.map_or(Value::Null, Value::Text),
+        Val::Int(v) => Value::Integer(v),
+        Val::OptInt(v) => v.map_or(Value::Null, Value::Integer),
+        Val::Bool(v) => Value::Integer(i64::from(v)),
+        Val::Bytes(v) => Value::Blob(v),
+        Val::OptBytes(v) => v.map_or(Value::Null, Value::Blob),
+        // Compact text, as sqlx's `Json` stored it.
+        Val::Json(v) => Value::Text(v.to_string()),
+    }
 }
 
+/// The import's write transaction: the writer's guard, moved into each
+/// blocking call and back out, so the transaction spans the whole import.
 struct SqliteSink {
-    tx: Transaction<'static, Sqlite>,
+    conn: Option<OwnedMutexGuard<Connection>>,
+}
+
+impl SqliteSink {
+    async fn run<T, F>(&mut self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self
+            .conn
+            .take()
+            .ok_or_else(|| Error::internal("the import's connection was lost"))?;
+        let (conn, out) = tokio::task::spawn_blocking(move || {
+            let out = f(&conn);
+            (conn, out)
+        })
+        .await
+        .map_err(Error::internal)?;
+        self.conn = Some(conn);
+        out
+    }
 }
 
 #[async_trait]
 impl Sink for SqliteSink {
     async fn is_empty(&mut self) -> Result<bool> {
-        let rows: i64 = sqlx::query_scalar(
-            "SELECT (SELECT COUNT(*) FROM signing_keys) + (SELECT COUNT(*) FROM orgs) \
-             + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM ceremonies)",
-        )
-        .fetch_one(&mut *self.tx)
-        .await
-        .db()?;
+        let rows = self
+            .run(|conn| {
+                count(
+                    conn,
+                    "SELECT (SELECT COUNT(*) FROM signing_keys) + (SELECT COUNT(*) FROM orgs) \
+                     + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM ceremonies)",
+                    [],
+                )
+            })
+            .await?;
         // Every other table references orgs or users, so these four decide.
         Ok(rows == 0)
     }
 
     async fn insert(&mut self, table: Table, rows: Vec<Vec<Val>>) -> Result<()> {
-        let mut q = QueryBuilder::<Sqlite>::new(format!(
-            "INSERT INTO {} ({}) ",
-            table.name(),
-            table.columns()
-        ));
-        q.push_values(rows, |mut row, values| {
-            for v in values {
-                bind(&mut row, v);
+        self.run(move |conn| {
+            let columns = table.columns().split(',').count();
+            let sql = format!(
+                "INSERT INTO {} ({}) VALUES ({})",
+                table.name(),
+                table.columns(),
+                vec!["?"; columns].join(", ")
+            );
+            let mut stmt = conn.prepare_cached(&sql).db()?;
+            for row in rows {
+                stmt.execute(params_from_iter(row.into_iter().map(value)))
+                    .map_err(|e| refused_row(table, e))?;
             }
-        });
-        q.build()
-            .execute(&mut *self.tx)
-            .await
-            .map_err(|e| refused_row(table, e))?;
-        Ok(())
+            Ok(())
+        })
+        .await
     }
 }
 
@@ -69,38 +114,60 @@ fn latest_schema() -> i64 {
     MIGRATOR.iter().map(|m| m.version).max().unwrap_or_default()
 }
 
+/// Reads every table in one transaction, sending each row's line.
+fn read_all(conn: &mut Connection, send: &mpsc::Sender<(Table, Line)>) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .db()?;
+    for table in TABLES {
+        let mut stmt = tx.prepare(table.select()).db()?;
+        let mut rows = stmt.query([]).db()?;
+        while let Some(row) = rows.next().db()? {
+            let line = table.line_from_rusqlite(row).db()?;
+            // Fails only when the writing side stopped; it reports why.
+            if send.blocking_send((table, line)).is_err() {
+                return Ok(());
+            }
+        }
+    }
+    // Dropping `tx` rolls back: the export changed nothing.
+    Ok(())
+}
+
 #[async_trait]
 impl Database for SqliteStore {
     async fn export_to(&self, out: &mut (dyn Write + Send)) -> Result<Counts> {
-        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await.db()?;
         let mut w = Writer::start(out, "sqlite", latest_schema())?;
-        macro_rules! table {
-            ($table:expr, $wrap:expr) => {
-                w.table(
-                    $table,
-                    sqlx::query_as($table.select()).fetch(&mut *tx),
-                    $wrap,
-                )
-                .await?
-            };
-        }
-        table!(Table::SigningKeys, wrap::signing_key);
-        table!(Table::Orgs, wrap::org);
-        table!(Table::Users, wrap::user);
-        table!(Table::Invitations, wrap::invitation);
-        table!(Table::Credentials, wrap::credential);
-        table!(Table::Sessions, wrap::session);
-        table!(Table::AuditEvents, wrap::audit_event);
-        tx.rollback().await.db()?;
+        let (send, mut recv) = mpsc::channel::<(Table, Line)>(IN_FLIGHT);
+        let reading = self.conns.write(move |conn| read_all(conn, &send));
+        let writing = async {
+            while let Some((table, line)) = recv.recv().await {
+                w.row(table, &line)?;
+            }
+            Ok::<_, Error>(())
+        };
+        let (read, written) = tokio::join!(reading, writing);
+        written?;
+        read?;
         w.finish()
     }
 
     async fn import_from(&self, input: &mut (dyn BufRead + Send)) -> Result<Counts> {
         let mut sink = SqliteSink {
-            tx: self.begin_write().await?,
+            conn: Some(self.conns.lock_writer().await),
         };
-        let counts = transfer::import_lines(input, &mut sink).await?;
-        sink.tx.commit().await.db()?;
+        sink.run(|conn| conn.execute_batch("BEGIN IMMEDIATE").db())
+            .await?;
+        let counts = match transfer::import_lines(input, &mut sink).await {
+            Ok(counts) => counts,
+            Err(e) => {
+                sink.run(|conn| conn.execute_batch("ROLLBACK").db()).await?;
+                return Err(e);
+            }
+        };
+        // A failed COMMIT leaves the transaction open; the writer rolls it
+        // back before its next use.
+        sink.run(|conn| conn.execute_batch("COMMIT").db()).await?;
         Ok(counts)
     }
 
@@ -111,21 +178,22 @@ impl Database for SqliteStore {
                 format!("{} exists; back up to a new file", out.display()),
             ));
         }
-        let path = out.to_str().ok_or_else(|| {
-            Error::new(ErrorCode::InvalidRequest, "the backup path must be UTF-8")
-        })?;
+        let path = out
+            .to_str()
+            .ok_or_else(|| Error::new(ErrorCode::InvalidRequest, "the backup path must be UTF-8"))?
+            .to_owned();
         // VACUUM INTO writes a consistent, compacted copy from a read
         // snapshot: writers carry on, and the copy is a plain database file.
-        sqlx::query("VACUUM INTO ?")
-            .bind(path)
-            .execute(&self.pool)
+        self.conns
+            .read(move |conn| {
+                conn.execute("VACUUM INTO ?", [&path]).map_err(|e| {
+                    Error::new(
+                        ErrorCode::Internal,
+                        format!("cannot back up to {path}: {e}"),
+                    )
+                })?;
+                Ok(())
+            })
             .await
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::Internal,
-                    format!("cannot back up to {}: {e}", out.display()),
-                )
-            })?;
-        Ok(())
     }
 }

@@ -7,9 +7,9 @@ use latchkey_core::ids::{InvitationId, OrgId, UserId};
 use latchkey_core::model::{Invitation, Page, Paged, User, UserStatus};
 use latchkey_core::store::UserStore;
 use latchkey_core::{ErrorCode, Result};
-use sqlx::SqliteConnection;
+use rusqlite::{params, Connection};
 
-use super::{audit, SqliteStore};
+use super::{all, audit, count, exec, one, SqliteStore};
 use crate::error::{invitation_refusal, not_found, username_taken, DbResultExt};
 use crate::rows::{
     convert_all, invitation_kind_str, page_limit, user_kind_str, user_status_str, InvitationRow,
@@ -17,133 +17,175 @@ use crate::rows::{
 };
 
 /// Fails with `username_taken` when the username exists in the org.
-pub(super) async fn insert_user(conn: &mut SqliteConnection, user: &User) -> Result<()> {
-    sqlx::query(
+pub(super) fn insert_user(conn: &Connection, user: &User) -> Result<()> {
+    exec(
+        conn,
         "INSERT INTO users \
          (id, org_id, username, display_name, role, kind, status, user_handle, created_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            user.id.as_str(),
+            user.org_id.as_str(),
+            user.username.as_str(),
+            user.display_name.as_str(),
+            user.role.as_str(),
+            user_kind_str(user.kind),
+            user_status_str(user.status),
+            user.user_handle.as_slice(),
+            user.created_at.millis(),
+        ],
     )
-    .bind(user.id.as_str())
-    .bind(user.org_id.as_str())
-    .bind(user.username.as_str())
-    .bind(user.display_name.as_str())
-    .bind(user.role.as_str())
-    .bind(user_kind_str(user.kind))
-    .bind(user_status_str(user.status))
-    .bind(user.user_handle.as_slice())
-    .bind(user.created_at.millis())
-    .execute(conn)
-    .await
     .map_err(username_taken)?;
     Ok(())
 }
 
-pub(super) async fn insert_invitation(conn: &mut SqliteConnection, inv: &Invitation) -> Result<()> {
-    sqlx::query(
+pub(super) fn insert_invitation(conn: &Connection, inv: &Invitation) -> Result<()> {
+    exec(
+        conn,
         "INSERT INTO invitations \
          (id, org_id, user_id, kind, token_hash, created_by, created_at, expires_at, used_at) \
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        params![
+            inv.id.as_str(),
+            inv.org_id.as_str(),
+            inv.user_id.as_str(),
+            invitation_kind_str(inv.kind),
+            inv.token_hash.as_slice(),
+            inv.created_by.as_ref().map(|u| u.as_str()),
+            inv.created_at.millis(),
+            inv.expires_at.millis(),
+            inv.used_at.map(|t| t.millis()),
+        ],
     )
-    .bind(inv.id.as_str())
-    .bind(inv.org_id.as_str())
-    .bind(inv.user_id.as_str())
-    .bind(invitation_kind_str(inv.kind))
-    .bind(inv.token_hash.as_slice())
-    .bind(inv.created_by.as_ref().map(|u| u.as_str()))
-    .bind(inv.created_at.millis())
-    .bind(inv.expires_at.millis())
-    .bind(inv.used_at.map(|t| t.millis()))
-    .execute(conn)
-    .await
     .db()?;
     Ok(())
 }
 
 /// Sets a user's status; `user_not_found` when the user is not in `org`.
-pub(super) async fn update_status(
-    conn: &mut SqliteConnection,
+pub(super) fn update_status(
+    conn: &Connection,
     org: &OrgId,
     id: &UserId,
     status: UserStatus,
 ) -> Result<()> {
-    let done = sqlx::query("UPDATE users SET status = ? WHERE org_id = ? AND id = ?")
-        .bind(user_status_str(status))
-        .bind(org.as_str())
-        .bind(id.as_str())
-        .execute(conn)
-        .await
-        .db()?;
-    if done.rows_affected() == 0 {
+    let changed = exec(
+        conn,
+        "UPDATE users SET status = ? WHERE org_id = ? AND id = ?",
+        params![user_status_str(status), org.as_str(), id.as_str()],
+    )
+    .db()?;
+    if changed == 0 {
         return Err(not_found(ErrorCode::UserNotFound, "user"));
     }
     Ok(())
 }
 
+/// Consumes an invitation with one conditional UPDATE. When it matches no
+/// row, a read decides why: unknown (`invitation_invalid`), already used, or expired.
+pub(super) fn consume_invitation(
+    conn: &Connection,
+    org: &OrgId,
+    id: &InvitationId,
+    now: Timestamp,
+) -> Result<()> {
+    let changed = exec(
+        conn,
+        "UPDATE invitations SET used_at = ? \
+         WHERE id = ? AND org_id = ? AND used_at IS NULL AND expires_at > ?",
+        params![now.millis(), id.as_str(), org.as_str(), now.millis()],
+    )
+    .db()?;
+    if changed == 1 {
+        return Ok(());
+    }
+    let used_at: Option<Option<i64>> = one(
+        conn,
+        "SELECT used_at FROM invitations WHERE id = ? AND org_id = ?",
+        [id.as_str(), org.as_str()],
+        |r| r.get(0),
+    )?;
+    Err(invitation_refusal(used_at))
+}
+
+/// One user by a unique key of the org: `sql` binds the org, then `key`.
+async fn user_by(
+    store: &SqliteStore,
+    sql: &'static str,
+    org: &OrgId,
+    key: Key,
+) -> Result<Option<User>> {
+    let org = org.clone();
+    store
+        .conns
+        .read(move |conn| {
+            let row = match &key {
+                Key::Text(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
+                Key::Bytes(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
+            };
+            row.map(User::try_from).transpose()
+        })
+        .await
+}
+
+enum Key {
+    Text(String),
+    Bytes(Vec<u8>),
+}
+
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE org_id = ? AND id = ?"
-        ))
-        .bind(org.as_str())
-        .bind(id.as_str())
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(User::try_from).transpose()
+        );
+        user_by(self, sql, org, Key::Text(id.as_str().to_owned())).await
     }
 
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE org_id = ? AND username = ?"
-        ))
-        .bind(org.as_str())
-        .bind(username)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(User::try_from).transpose()
+        );
+        user_by(self, sql, org, Key::Text(username.to_owned())).await
     }
 
     async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
+        let sql = concat!(
             "SELECT ",
             user_columns!(),
             " FROM users WHERE org_id = ? AND user_handle = ?"
-        ))
-        .bind(org.as_str())
-        .bind(handle)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(User::try_from).transpose()
+        );
+        user_by(self, sql, org, Key::Bytes(handle.to_vec())).await
     }
 
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>> {
-        let rows: Vec<UserRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE org_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?"
-        ))
-        .bind(org.as_str())
-        .bind(page_limit(page))
-        .bind(page.offset())
-        .fetch_all(&self.pool)
-        .await
-        .db()?;
-        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE org_id = ?")
-            .bind(org.as_str())
-            .fetch_one(&self.pool)
+        let org = org.clone();
+        self.conns
+            .read(move |conn| {
+                let rows = all(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        user_columns!(),
+                        " FROM users WHERE org_id = ? ORDER BY created_at, id LIMIT ? OFFSET ?"
+                    ),
+                    params![org.as_str(), page_limit(page), page.offset()],
+                    UserRow::from_rusqlite,
+                )?;
+                let total = count(
+                    conn,
+                    "SELECT COUNT(*) FROM users WHERE org_id = ?",
+                    [org.as_str()],
+                )?;
+                Ok(Paged {
+                    items: convert_all(rows)?,
+                    total,
+                })
+            })
             .await
-            .db()?;
-        Ok(Paged {
-            items: convert_all(rows)?,
-            total,
-        })
     }
 
     async fn set_user_status(
@@ -153,10 +195,13 @@ impl UserStore for SqliteStore {
         status: UserStatus,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        update_status(&mut tx, org, id, status).await?;
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let (org, id, audit) = (org.clone(), id.clone(), audit.to_vec());
+        self.conns
+            .transaction(move |tx| {
+                update_status(tx, &org, &id, status)?;
+                audit::append(tx, &audit)
+            })
+            .await
     }
 
     async fn create_invitation(
@@ -165,58 +210,34 @@ impl UserStore for SqliteStore {
         invitation: &Invitation,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        if let Some(user) = new_user {
-            insert_user(&mut tx, user).await?;
-        }
-        insert_invitation(&mut tx, invitation).await?;
-        audit::append(&mut tx, audit).await?;
-        tx.commit().await.db()
+        let (new_user, invitation, audit) = (new_user.cloned(), invitation.clone(), audit.to_vec());
+        self.conns
+            .transaction(move |tx| {
+                if let Some(user) = &new_user {
+                    insert_user(tx, user)?;
+                }
+                insert_invitation(tx, &invitation)?;
+                audit::append(tx, &audit)
+            })
+            .await
     }
 
     async fn find_invitation(&self, org: &OrgId, token_hash: &[u8]) -> Result<Option<Invitation>> {
-        let row: Option<InvitationRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            invitation_columns!(),
-            " FROM invitations WHERE org_id = ? AND token_hash = ?"
-        ))
-        .bind(org.as_str())
-        .bind(token_hash)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(Invitation::try_from).transpose()
-    }
-}
-
-/// Consumes an invitation with one conditional UPDATE. When it matches no
-/// row, a read decides why: unknown (`invitation_invalid`), already used, or expired.
-pub(super) async fn consume_invitation(
-    conn: &mut SqliteConnection,
-    org: &OrgId,
-    id: &InvitationId,
-    now: Timestamp,
-) -> Result<()> {
-    let done = sqlx::query(
-        "UPDATE invitations SET used_at = ? \
-         WHERE id = ? AND org_id = ? AND used_at IS NULL AND expires_at > ?",
-    )
-    .bind(now.millis())
-    .bind(id.as_str())
-    .bind(org.as_str())
-    .bind(now.millis())
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if done.rows_affected() == 1 {
-        return Ok(());
-    }
-    let used_at: Option<Option<i64>> =
-        sqlx::query_scalar("SELECT used_at FROM invitations WHERE id = ? AND org_id = ?")
-            .bind(id.as_str())
-            .bind(org.as_str())
-            .fetch_optional(&mut *conn)
+        let (org, token_hash) = (org.clone(), token_hash.to_vec());
+        self.conns
+            .read(move |conn| {
+                let row = one(
+                    conn,
+                    concat!(
+                        "SELECT ",
+                        invitation_columns!(),
+                        " FROM invitations WHERE org_id = ? AND token_hash = ?"
+                    ),
+                    params![org.as_str(), token_hash],
+                    InvitationRow::from_rusqlite,
+                )?;
+                row.map(Invitation::try_from).transpose()
+            })
             .await
-            .db()?;
-    Err(invitation_refusal(used_at))
+    }
 }

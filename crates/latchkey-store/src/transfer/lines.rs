@@ -2,9 +2,10 @@
 //! exactly as stored (ids, the audit chain's sequence numbers and hashes, the
 //! orgs' chain heads, encrypted key material), so an import recreates the
 //! rows bit for bit. Byte columns are base64url text; timestamps are the
-//! stored unix milliseconds. The structs read from either database with one
-//! `FromRow` derive and write back through [`Val`], so the backends share
-//! everything but the placeholder syntax.
+//! stored unix milliseconds. The structs read from PostgreSQL with one
+//! `FromRow` derive, from SQLite with `rusqlite_row!` (by column position),
+//! and write back through [`Val`], so the backends share everything but the
+//! reading and the placeholder syntax.
 
 use serde::{Deserialize, Serialize};
 use sqlx::types::Json;
@@ -198,6 +199,88 @@ pub(crate) struct AuditLine {
     pub hash: Vec<u8>,
 }
 
+// The SQLite backend reads lines with rusqlite, by position in `select`.
+rusqlite_row!(SigningKeyLine {
+    kid,
+    alg,
+    private_key_encrypted,
+    public_jwk,
+    created_at,
+    retired_at
+});
+rusqlite_row!(OrgLine {
+    id,
+    name,
+    passkey_status,
+    settings,
+    created_at,
+    audit_seq,
+    audit_head
+});
+rusqlite_row!(UserLine {
+    id,
+    org_id,
+    username,
+    display_name,
+    role,
+    kind,
+    status,
+    user_handle,
+    created_at
+});
+rusqlite_row!(InvitationLine {
+    id,
+    org_id,
+    user_id,
+    kind,
+    token_hash,
+    created_by,
+    created_at,
+    expires_at,
+    used_at
+});
+rusqlite_row!(CredentialLine {
+    id,
+    org_id,
+    user_id,
+    name,
+    public_key_cose,
+    alg,
+    sign_count,
+    aaguid,
+    transports,
+    attestation_format,
+    backup_eligible,
+    backup_state,
+    uv_initialized,
+    possibly_cloned,
+    created_at,
+    last_used_at
+});
+rusqlite_row!(SessionLine {
+    id,
+    org_id,
+    user_id,
+    credential_id,
+    created_at,
+    expires_at,
+    last_seen_at,
+    revoked_at,
+    user_agent
+});
+rusqlite_row!(AuditLine {
+    id,
+    org_id,
+    seq,
+    at,
+    kind,
+    actor,
+    subject,
+    data,
+    prev_hash,
+    hash
+});
+
 /// A table of the export: its place in the file, its SQL and its columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) enum Table {
@@ -267,6 +350,21 @@ impl Table {
                  FROM audit_events ORDER BY org_id, seq"
             }
         }
+    }
+}
+
+impl Table {
+    /// One row of [`Table::select`] read with rusqlite, as its line.
+    pub fn line_from_rusqlite(self, row: &rusqlite::Row<'_>) -> rusqlite::Result<Line> {
+        Ok(match self {
+            Table::SigningKeys => Line::SigningKey(SigningKeyLine::from_rusqlite(row)?),
+            Table::Orgs => Line::Org(OrgLine::from_rusqlite(row)?),
+            Table::Users => Line::User(UserLine::from_rusqlite(row)?),
+            Table::Invitations => Line::Invitation(InvitationLine::from_rusqlite(row)?),
+            Table::Credentials => Line::Credential(CredentialLine::from_rusqlite(row)?),
+            Table::Sessions => Line::Session(SessionLine::from_rusqlite(row)?),
+            Table::AuditEvents => Line::AuditEvent(AuditLine::from_rusqlite(row)?),
+        })
     }
 }
 

@@ -82,7 +82,7 @@ fn bad_file(message: impl Into<String>) -> Error {
 }
 
 /// A row the database refused (a constraint): the operator needs the reason.
-pub(crate) fn refused_row(table: Table, e: sqlx::Error) -> Error {
+pub(crate) fn refused_row(table: Table, e: impl std::fmt::Display) -> Error {
     bad_file(format!(
         "the database refused a row of {}: {e}",
         table.name()
@@ -136,6 +136,13 @@ impl<'a> Writer<'a> {
             self.line(&wrap(row))?;
             self.counts.add(table);
         }
+        Ok(())
+    }
+
+    /// Writes one row's line (for backends that read rows without a stream).
+    pub fn row(&mut self, table: Table, line: &Line) -> Result<()> {
+        self.line(line)?;
+        self.counts.add(table);
         Ok(())
     }
 
