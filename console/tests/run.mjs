@@ -242,6 +242,8 @@ test('explains a cancelled passkey dialog and an unknown passkey', async () => {
   await alice.only(B);
   await page.click('#sign-in-passkey');
   await message(alice).getByText('The passkey request was cancelled or timed out').waitFor();
+  // Nobody answers the autofill request the page re-arms while B is repaired.
+  await alice.only();
   await alice.cdp.send('WebAuthn.setUserVerified', { authenticatorId: B, isUserVerified: true });
 
   // The platform authenticator still holds the passkey deleted above.

@@ -71,9 +71,15 @@ export async function person(name) {
     },
     /** Which authenticators answer: the others never see the user touch them. */
     async only(...ids) {
+      // Switch the others off before switching the chosen ones on: a pending
+      // conditional (autofill) request is answered by any authenticator that
+      // simulates presence, even for the instant between two CDP calls.
       const all = this.authenticators;
-      for (const id of all) {
-        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: id, enabled: ids.includes(id) });
+      for (const id of all.filter((a) => !ids.includes(a))) {
+        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: id, enabled: false });
+      }
+      for (const id of all.filter((a) => ids.includes(a))) {
+        await cdp.send('WebAuthn.setAutomaticPresenceSimulation', { authenticatorId: id, enabled: true });
       }
     },
     authenticators: [],
