@@ -15,14 +15,25 @@ use latchkey_core::{CoreConfig, Latchkey};
 
 use crate::config::Config;
 
-/// Creates the data directory and opens (and migrates) the store.
-pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
+/// Creates the data directory if it is missing, readable by its owner only:
+/// it holds the database and the master key. An existing directory is left
+/// as the operator set it up.
+pub fn ensure_data_dir(config: &Config) -> Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(&config.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",
             config.data_dir.display()
         )
-    })?;
+    })
+}
+
+/// Creates the data directory and opens (and migrates) the store.
+pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>> {
+    ensure_data_dir(config)?;
     let url = config.database_url.as_ref().map(|s| s.expose());
     latchkey_store::open(url, &config.data_dir)
         .await

@@ -19,12 +19,7 @@ use crate::config::Config;
 
 /// The store as an operational handle (export, import, backup).
 async fn open_database(config: &Config) -> Result<Arc<dyn Database>> {
-    std::fs::create_dir_all(&config.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            config.data_dir.display()
-        )
-    })?;
+    crate::bootstrap::ensure_data_dir(config)?;
     let url = config.database_url.as_ref().map(|s| s.expose());
     latchkey_store::open_database(url, &config.data_dir)
         .await

@@ -274,13 +274,18 @@ fn org_settings_shows_and_changes_the_relying_party_and_refuses_bad_values_whole
 }
 
 #[test]
-fn the_generated_master_key_is_readable_by_its_owner_only_and_reused() {
+fn the_generated_master_key_and_data_directory_are_private_and_the_key_is_reused() {
     use std::os::unix::fs::PermissionsExt;
     let dir = tempfile::tempdir().unwrap();
     create_org(dir.path());
     let path = dir.path().join("master.key");
     let mode = std::fs::metadata(&path).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
+    // A data directory the command creates is private too.
+    let fresh = dir.path().join("created-here");
+    create_org(&fresh);
+    let mode = std::fs::metadata(&fresh).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o700);
     let key = std::fs::read_to_string(&path).unwrap();
     create_org(dir.path());
     assert_eq!(std::fs::read_to_string(&path).unwrap(), key);
