@@ -16,6 +16,19 @@ fn views(page: Paged<Credential>) -> Paged<CredentialView> {
     }
 }
 
+/// A passkey's user-given name, trimmed: 1 to 100 printable characters.
+/// Shared by registration and rename, so both accept the same names.
+pub(crate) fn passkey_name(name: &str) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return fail(
+            ErrorCode::InvalidRequest,
+            "name must be 1 to 100 printable characters",
+        );
+    }
+    Ok(name.to_owned())
+}
+
 impl Latchkey {
     pub async fn list_my_credentials(
         &self,
@@ -58,13 +71,8 @@ impl Latchkey {
         name: &str,
     ) -> Result<CredentialView> {
         let cred = self.manageable(p, id).await?;
-        let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-            return fail(
-                ErrorCode::InvalidRequest,
-                "name must be 1 to 100 printable characters",
-            );
-        }
+        let name = passkey_name(name)?;
+        let name = name.as_str();
         let event = AuditEvent::new(
             &p.org_id,
             self.now(),

@@ -8,7 +8,7 @@
 use serde_json::json;
 
 use super::options;
-use super::orgs::check_username;
+use super::orgs::{check_display_name, check_username};
 use super::{CeremonyStart, CredentialView, Latchkey, Principal};
 use crate::audit::{AuditEvent, AuditKind};
 use crate::challenge::random_challenge;
@@ -163,14 +163,11 @@ impl Latchkey {
         {
             return fail(ErrorCode::UsernameTaken, "this username is taken");
         }
-        let display_name = input
-            .display_name
-            .map(|d| d.trim().to_owned())
-            .filter(|d| !d.is_empty());
+        let display_name = check_display_name(input.display_name, &username)?;
         let user = User {
             id: UserId::generate(),
             org_id: org.id.clone(),
-            display_name: display_name.unwrap_or_else(|| username.clone()),
+            display_name,
             username,
             role: Role::Member,
             kind: UserKind::Human,
@@ -346,12 +343,8 @@ impl Latchkey {
 
 /// The user's name for the passkey, or the authenticator model's, or "Passkey".
 fn credential_name(name: Option<String>, aaguid: &[u8; 16]) -> Result<String> {
-    match name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty()) {
-        Some(n) if n.chars().count() > 100 || n.chars().any(char::is_control) => fail(
-            ErrorCode::InvalidRequest,
-            "name must be at most 100 printable characters",
-        ),
-        Some(n) => Ok(n),
+    match name.filter(|n| !n.trim().is_empty()) {
+        Some(n) => super::credentials::passkey_name(&n),
         None => Ok(aaguid::lookup(aaguid).map_or_else(|| "Passkey".to_owned(), |m| m.name.clone())),
     }
 }
