@@ -14,7 +14,6 @@ use crate::model::{
     UserStatus,
 };
 use crate::random;
-use crate::service::OrgView;
 
 pub struct NewOrg {
     pub name: String,
@@ -62,7 +61,7 @@ pub(crate) fn check_username(username: &str) -> Result<String> {
     Ok(u.to_owned())
 }
 
-fn check_display_name(name: Option<String>, username: &str) -> Result<String> {
+pub(crate) fn check_display_name(name: Option<String>, username: &str) -> Result<String> {
     let n = name.map(|n| n.trim().to_owned()).filter(|n| !n.is_empty());
     match n {
         Some(n) if n.len() > 256 || n.chars().any(char::is_control) => fail(
@@ -270,17 +269,6 @@ impl Latchkey {
         updated
             .map(|u| UserView::from(&u))
             .ok_or_else(|| Error::new(ErrorCode::UserNotFound, "no such user"))
-    }
-
-    /// Every organisation, for the operator's CLI.
-    pub async fn list_orgs(&self) -> Result<Vec<OrgView>> {
-        Ok(self
-            .store
-            .list_orgs()
-            .await?
-            .iter()
-            .map(OrgView::from)
-            .collect())
     }
 
     /// Settings as the operator's CLI changes them: no principal, because
