@@ -5,21 +5,19 @@ use latchkey_core::model::RegistrationMode;
 use latchkey_testkit::{Alg, Attestation, Config, Flags, SoftAuthenticator, Tamper};
 use serde_json::{json, Value};
 
-use super::support::{TestApp, ORIGIN};
+use super::support::{Reply, TestApp, ORIGIN};
 
-async fn init(app: &TestApp, org: &str, body: Value) -> Value {
+/// register/init without a session, whatever it answers.
+async fn init_reply(app: &TestApp, org: &str, body: Value) -> Reply {
     app.post(&TestApp::url(org, "webauthn/register/init"), body)
         .await
-        .expect_ok()
-        .clone()
 }
 
-async fn complete(
-    app: &TestApp,
-    org: &str,
-    ceremony: &Value,
-    credential: Value,
-) -> super::support::Reply {
+async fn init(app: &TestApp, org: &str, body: Value) -> Value {
+    init_reply(app, org, body).await.expect_ok().clone()
+}
+
+async fn complete(app: &TestApp, org: &str, ceremony: &Value, credential: Value) -> Reply {
     let body = json!({"ceremonyId": ceremony["ceremonyId"], "credential": credential});
     app.post(&TestApp::url(org, "webauthn/register/complete"), body)
         .await
@@ -89,12 +87,7 @@ async fn an_enrolment_link_works_only_once() {
     )
     .await
     .expect_ok();
-    let again = app
-        .post(
-            &TestApp::url(&org, "webauthn/register/init"),
-            json!({"invitationToken": token}),
-        )
-        .await;
+    let again = init_reply(&app, &org, json!({"invitationToken": token})).await;
     again.expect_error(409, "invitation_already_used");
 }
 
@@ -131,19 +124,9 @@ async fn an_expired_invitation_is_refused() {
         .create_org("Acme", "alice@acme.example", RegistrationMode::Invite)
         .await;
     app.clock.advance_secs(7 * 24 * 3600 + 1);
-    let reply = app
-        .post(
-            &TestApp::url(&org, "webauthn/register/init"),
-            json!({"invitationToken": token}),
-        )
-        .await;
+    let reply = init_reply(&app, &org, json!({"invitationToken": token})).await;
     reply.expect_error(410, "invitation_expired");
-    let bogus = app
-        .post(
-            &TestApp::url(&org, "webauthn/register/init"),
-            json!({"invitationToken": "nope"}),
-        )
-        .await;
+    let bogus = init_reply(&app, &org, json!({"invitationToken": "nope"})).await;
     bogus.expect_error(401, "invitation_invalid");
 }
 
@@ -151,24 +134,14 @@ async fn an_expired_invitation_is_refused() {
 async fn invite_only_orgs_refuse_anonymous_registration_and_open_orgs_accept_it() {
     let app = TestApp::new().await;
     let org = app.org("Closed").await;
-    let reply = app
-        .post(
-            &TestApp::url(&org.id, "webauthn/register/init"),
-            json!({"username": "eve"}),
-        )
-        .await;
+    let reply = init_reply(&app, &org.id, json!({"username": "eve"})).await;
     reply.expect_error(403, "registration_closed");
 
     let (open, token) = app
         .create_org("Open", "root@open.example", RegistrationMode::Open)
         .await;
     // Open sign-up waits for the super admin to activate passkeys.
-    let early = app
-        .post(
-            &TestApp::url(&open, "webauthn/register/init"),
-            json!({"username": "bob"}),
-        )
-        .await;
+    let early = init_reply(&app, &open, json!({"username": "bob"})).await;
     early.expect_error(403, "passkeys_inactive");
     app.register(
         &open,
@@ -191,12 +164,7 @@ async fn invite_only_orgs_refuse_anonymous_registration_and_open_orgs_accept_it(
         .authenticate(&open, &bob, json!({"username": "bob"}))
         .await;
     assert_eq!(grant.expect_ok()["user"]["displayName"], "Bob");
-    let taken = app
-        .post(
-            &TestApp::url(&open, "webauthn/register/init"),
-            json!({"username": "bob"}),
-        )
-        .await;
+    let taken = init_reply(&app, &open, json!({"username": "bob"})).await;
     taken.expect_error(409, "username_taken");
 }
 
