@@ -43,6 +43,13 @@ pub trait OrgStore: Send + Sync {
 pub trait UserStore: Send + Sync {
     async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>>;
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>>;
+    /// The user with their newest credentials (as [`CredentialStore::user_credentials`]),
+    /// in one read: what an authentication challenge by username needs.
+    async fn user_with_credentials(
+        &self,
+        org: &OrgId,
+        username: &str,
+    ) -> Result<Option<(User, Vec<Credential>)>>;
     async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>>;
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>>;
     /// Fails with `user_not_found` when the user is not in `org`.
@@ -74,6 +81,10 @@ pub trait CeremonyStore: Send + Sync {
         max_pending: i64,
         now: Timestamp,
     ) -> Result<()>;
+    /// The ceremony, left pending. Fails with `ceremony_not_found` (unknown,
+    /// or another org's) or `ceremony_already_used`. Completing it consumes
+    /// it: see the `ceremony` of [`RegistrationCommit`] and [`AuthenticationCommit`].
+    async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony>;
     /// Consumes the ceremony atomically and returns it. Fails with
     /// `ceremony_not_found` (unknown, or another org's) or `ceremony_already_used`.
     /// Expiry is the caller's check: an expired ceremony is consumed all the same.
@@ -87,6 +98,9 @@ pub trait CeremonyStore: Send + Sync {
 /// Everything a finished registration writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct RegistrationCommit {
+    /// Consumed conditionally first; `ceremony_already_used` if another
+    /// request consumed it since it was read (`None`: consumed already).
+    pub ceremony: Option<CeremonyId>,
     pub credential: Credential,
     /// Inserted first when registration created the user (open sign-up).
     pub new_user: Option<User>,
@@ -103,6 +117,9 @@ pub struct RegistrationCommit {
 #[derive(Debug, Clone)]
 pub struct AuthenticationCommit {
     pub org_id: OrgId,
+    /// As in [`RegistrationCommit`]: the single-use check and the session
+    /// commit together, so a sign-in costs one write.
+    pub ceremony: Option<CeremonyId>,
     pub credential_id: Vec<u8>,
     pub sign_count: u32,
     pub backup_eligible: bool,
@@ -119,6 +136,14 @@ pub trait CredentialStore: Send + Sync {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()>;
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()>;
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>>;
+    /// The ceremony (as [`CeremonyStore::get_ceremony`]) and the credential
+    /// with its owner, in one read: what verifying an assertion needs.
+    async fn assertion_context(
+        &self,
+        org: &OrgId,
+        ceremony: &CeremonyId,
+        credential_id: &[u8],
+    ) -> Result<(Ceremony, Option<(Credential, User)>)>;
     /// Newest first.
     async fn list_user_credentials(
         &self,

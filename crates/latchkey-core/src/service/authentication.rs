@@ -61,6 +61,15 @@ struct PendingAssertion {
     nonce: Option<String>,
 }
 
+/// One call to `verify`, as read from the store.
+struct Attempt<'a> {
+    ceremony: &'a Ceremony,
+    subject: Option<(Credential, User)>,
+    response: &'a AuthenticationResponseJson,
+    token_type: TokenType,
+    user_agent: Option<String>,
+}
+
 impl Latchkey {
     pub async fn challenge(&self, org_id: &OrgId, input: ChallengeInput) -> Result<CeremonyStart> {
         let org = self.org(org_id).await?;
@@ -112,38 +121,34 @@ impl Latchkey {
         org: &Org,
         input: &ChallengeInput,
     ) -> Result<(Option<User>, Vec<Credential>, bool)> {
-        let user = match (&input.username, &input.credential_id) {
-            (Some(_), Some(_)) => {
-                return fail(
-                    ErrorCode::InvalidRequest,
-                    "give either username or credentialId, not both",
-                )
-            }
-            (Some(name), None) => {
-                self.store
-                    .find_user_by_username(&org.id, name.trim())
+        match (&input.username, &input.credential_id) {
+            (Some(_), Some(_)) => fail(
+                ErrorCode::InvalidRequest,
+                "give either username or credentialId, not both",
+            ),
+            (Some(name), None) => Ok(
+                match self
+                    .store
+                    .user_with_credentials(&org.id, name.trim())
                     .await?
-            }
+                {
+                    Some((user, creds)) => (Some(user), creds, false),
+                    None => (None, vec![], true),
+                },
+            ),
             (None, Some(id)) => {
                 let raw = b64url_decode("credentialId", id)?;
-                match self.store.get_credential(&org.id, &raw).await? {
-                    Some(c) => {
-                        return Ok((
-                            self.store.get_user(&org.id, &c.user_id).await?,
-                            vec![c],
-                            false,
-                        ))
-                    }
-                    None => return Ok((None, vec![], true)),
-                }
+                Ok(match self.store.get_credential(&org.id, &raw).await? {
+                    Some(c) => (
+                        self.store.get_user(&org.id, &c.user_id).await?,
+                        vec![c],
+                        false,
+                    ),
+                    None => (None, vec![], true),
+                })
             }
-            (None, None) => return Ok((None, vec![], false)),
-        };
-        let Some(user) = user else {
-            return Ok((None, vec![], true));
-        };
-        let creds = self.store.user_credentials(&org.id, &user.id).await?;
-        Ok((Some(user), creds, false))
+            (None, None) => Ok((None, vec![], false)),
+        }
     }
 
     pub async fn verify(
@@ -154,11 +159,35 @@ impl Latchkey {
         token_type: TokenType,
         user_agent: Option<String>,
     ) -> Result<TokenGrant> {
-        let ceremony = self
-            .take_ceremony(org_id, ceremony_id, CeremonyPurpose::Authentication)
-            .await?;
+        let id = CeremonyId::parse(ceremony_id)?;
+        let raw_id = b64url_decode("rawId", &response.raw_id)?;
+        let (ceremony, subject) = self.store.assertion_context(org_id, &id, &raw_id).await?;
+        let attempt = Attempt {
+            ceremony: &ceremony,
+            subject,
+            response,
+            token_type,
+            user_agent,
+        };
+        match self.finish_assertion(org_id, attempt).await {
+            Err(e) => Err(self.burn(&ceremony, e).await),
+            ok => ok,
+        }
+    }
+
+    /// Checks and verifies the assertion, then commits it with the
+    /// ceremony's consumption.
+    async fn finish_assertion(&self, org_id: &OrgId, attempt: Attempt<'_>) -> Result<TokenGrant> {
+        let Attempt {
+            ceremony,
+            subject,
+            response,
+            token_type,
+            user_agent,
+        } = attempt;
+        self.check_ceremony(ceremony, CeremonyPurpose::Authentication)?;
         let org = self.org(org_id).await?;
-        let (credential, user) = self.assertion_subject(&org, &ceremony, response).await?;
+        let (credential, user) = self.assertion_subject(ceremony, subject, response)?;
         let check = AssertionCheck {
             challenge: &ceremony.challenge,
             origins: &org.settings.origins,
@@ -255,6 +284,7 @@ impl Latchkey {
         };
         let commit = AuthenticationCommit {
             org_id: org_id.clone(),
+            ceremony: Some(ceremony.id.clone()),
             credential_id: credential.id.clone(),
             sign_count: verified.sign_count,
             backup_eligible: verified.backup_eligible,
@@ -272,32 +302,25 @@ impl Latchkey {
         })
     }
 
-    /// Finds the credential the response names and checks it may complete this ceremony.
-    async fn assertion_subject(
+    /// Checks the credential the response names may complete this ceremony.
+    fn assertion_subject(
         &self,
-        org: &Org,
         ceremony: &Ceremony,
+        subject: Option<(Credential, User)>,
         response: &AuthenticationResponseJson,
     ) -> Result<(Credential, User)> {
         let pending: PendingAssertion =
             serde_json::from_value(ceremony.state.clone()).unwrap_or_default();
-        let raw_id = b64url_decode("rawId", &response.raw_id)?;
-        if pending.nobody {
-            return fail(
+        let not_here = || {
+            Error::new(
                 ErrorCode::CredentialNotFound,
                 "this passkey is not registered here",
-            );
+            )
+        };
+        if pending.nobody {
+            return Err(not_here());
         }
-        let credential = self
-            .store
-            .get_credential(&org.id, &raw_id)
-            .await?
-            .ok_or_else(|| {
-                Error::new(
-                    ErrorCode::CredentialNotFound,
-                    "this passkey is not registered here",
-                )
-            })?;
+        let (credential, user) = subject.ok_or_else(not_here)?;
         if let Some(expected) = &ceremony.user_id {
             if &credential.user_id != expected {
                 return fail(
@@ -316,7 +339,6 @@ impl Latchkey {
                 "this passkey was not offered for this ceremony",
             );
         }
-        let user = self.user(&org.id, &credential.user_id).await?;
         self.check_user_handle(ceremony, response, &user)?;
         if user.status == UserStatus::Suspended {
             return fail(ErrorCode::UserSuspended, "this user is suspended");

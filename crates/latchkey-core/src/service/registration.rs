@@ -73,7 +73,11 @@ impl Latchkey {
             RegisterAuth::Session(p) => self.session_user(&org, &p).await?,
             RegisterAuth::Anonymous => self.sign_up(&org, input).await?,
         };
-        let exclude = self.store.user_credentials(org_id, &user.id).await?;
+        // An open sign-up's user doesn't exist yet: nothing to exclude.
+        let exclude = match pending.new_user {
+            Some(_) => Vec::new(),
+            None => self.store.user_credentials(org_id, &user.id).await?,
+        };
         let challenge = random_challenge();
         let name = options::display_name_or(&user);
         let public_key = options::creation(
@@ -202,9 +206,27 @@ impl Latchkey {
         response: &RegistrationResponseJson,
         name: Option<String>,
     ) -> Result<CredentialView> {
-        let ceremony = self
-            .take_ceremony(org_id, ceremony_id, CeremonyPurpose::Registration)
-            .await?;
+        let id = CeremonyId::parse(ceremony_id)?;
+        let ceremony = self.store.get_ceremony(org_id, &id).await?;
+        match self
+            .finish_registration(org_id, &ceremony, response, name)
+            .await
+        {
+            Err(e) => Err(self.burn(&ceremony, e).await),
+            ok => ok,
+        }
+    }
+
+    /// Verifies the response and commits the credential with the
+    /// ceremony's consumption.
+    async fn finish_registration(
+        &self,
+        org_id: &OrgId,
+        ceremony: &Ceremony,
+        response: &RegistrationResponseJson,
+        name: Option<String>,
+    ) -> Result<CredentialView> {
+        self.check_ceremony(ceremony, CeremonyPurpose::Registration)?;
         let org = self.org(org_id).await?;
         let now = self.now();
         let pending: PendingRegistration =
@@ -239,7 +261,8 @@ impl Latchkey {
             created_at: now,
             last_used_at: None,
         };
-        let commit = self.registration_commit(&org, credential.clone(), pending, now)?;
+        let mut commit = self.registration_commit(&org, credential.clone(), pending, now)?;
+        commit.ceremony = Some(ceremony.id.clone());
         self.store.complete_registration(&commit).await?;
         Ok(CredentialView::from(&credential))
     }
@@ -292,6 +315,7 @@ impl Latchkey {
             );
         }
         Ok(RegistrationCommit {
+            ceremony: None,
             activate_user: invitation.as_ref().map(|_| user_id.clone()),
             credential,
             new_user,
@@ -302,17 +326,13 @@ impl Latchkey {
         })
     }
 
-    /// Consumes a ceremony of this org and purpose, refusing an expired one.
-    pub(crate) async fn take_ceremony(
+    /// Refuses a ceremony that expired or is for the other purpose.
+    pub(crate) fn check_ceremony(
         &self,
-        org_id: &OrgId,
-        ceremony_id: &str,
+        ceremony: &Ceremony,
         purpose: CeremonyPurpose,
-    ) -> Result<Ceremony> {
-        let id = CeremonyId::parse(ceremony_id)?;
-        let now = self.now();
-        let ceremony = self.store.take_ceremony(org_id, &id, now).await?;
-        if ceremony.expires_at <= now {
+    ) -> Result<()> {
+        if ceremony.expires_at <= self.now() {
             return fail(
                 ErrorCode::CeremonyExpired,
                 "the ceremony has expired; start a new one",
@@ -324,7 +344,26 @@ impl Latchkey {
                 format!("this ceremony is for {}", ceremony.purpose.as_str()),
             );
         }
-        Ok(ceremony)
+        Ok(())
+    }
+
+    /// A completion failed: consume the ceremony anyway, so a ceremony gets
+    /// one attempt (a successful completion consumes it in its commit).
+    /// Returns the failure to report.
+    pub(crate) async fn burn(&self, ceremony: &Ceremony, failure: Error) -> Error {
+        if failure.code == ErrorCode::CeremonyAlreadyUsed {
+            return failure;
+        }
+        if let Err(e) = self
+            .store
+            .take_ceremony(&ceremony.org_id, &ceremony.id, self.now())
+            .await
+        {
+            if e.code == ErrorCode::Internal {
+                tracing::warn!(error = %e, "could not consume a failed ceremony");
+            }
+        }
+        failure
     }
 
     fn attestation_policy(&self, org: &Org) -> Result<crate::webauthn::AttestationPolicy> {

@@ -9,10 +9,49 @@ use latchkey_core::model::Ceremony;
 use latchkey_core::store::CeremonyStore;
 use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::types::Json;
+use sqlx::PgConnection;
 
 use super::PgStore;
 use crate::error::{ceremony_refusal, DbResultExt};
 use crate::rows::CeremonyRow;
+
+impl PgStore {
+    /// Why no pending ceremony matched: "never existed here" or "someone took it".
+    async fn refusal(&self, org: &OrgId, id: &CeremonyId) -> Result<Error> {
+        let matching: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM ceremonies WHERE id = $1 AND org_id = $2")
+                .bind(id.as_str())
+                .bind(org.as_str())
+                .fetch_one(&self.pool)
+                .await
+                .db()?;
+        Ok(ceremony_refusal(matching > 0))
+    }
+}
+
+/// Consumes a pending ceremony read earlier, inside the caller's
+/// transaction: `ceremony_already_used` when another request got there first.
+pub(super) async fn consume(
+    conn: &mut PgConnection,
+    org: &OrgId,
+    id: &CeremonyId,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query(
+        "UPDATE ceremonies SET consumed_at = $1 \
+         WHERE id = $2 AND org_id = $3 AND consumed_at IS NULL",
+    )
+    .bind(now.millis())
+    .bind(id.as_str())
+    .bind(org.as_str())
+    .execute(conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(ceremony_refusal(true));
+    }
+    Ok(())
+}
 
 #[async_trait]
 impl CeremonyStore for PgStore {
@@ -57,6 +96,23 @@ impl CeremonyStore for PgStore {
         Ok(())
     }
 
+    async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
+        let found: Option<CeremonyRow> = sqlx::query_as(concat!(
+            "SELECT ",
+            ceremony_columns!(),
+            " FROM ceremonies WHERE id = $1 AND org_id = $2 AND consumed_at IS NULL"
+        ))
+        .bind(id.as_str())
+        .bind(org.as_str())
+        .fetch_optional(&self.pool)
+        .await
+        .db()?;
+        match found {
+            Some(row) => Ceremony::try_from(row),
+            None => Err(self.refusal(org, id).await?),
+        }
+    }
+
     async fn take_ceremony(
         &self,
         org: &OrgId,
@@ -77,15 +133,7 @@ impl CeremonyStore for PgStore {
         if let Some(row) = taken {
             return Ceremony::try_from(row);
         }
-        // Nothing taken: tell "never existed here" from "someone took it".
-        let matching: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM ceremonies WHERE id = $1 AND org_id = $2")
-                .bind(id.as_str())
-                .bind(org.as_str())
-                .fetch_one(&self.pool)
-                .await
-                .db()?;
-        Err(ceremony_refusal(matching > 0))
+        Err(self.refusal(org, id).await?)
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {

@@ -5,14 +5,16 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{OrgId, UserId};
-use latchkey_core::model::{Credential, Page, Paged, UserStatus};
-use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
+use latchkey_core::ids::{CeremonyId, OrgId, UserId};
+use latchkey_core::model::{Ceremony, Credential, Page, Paged, User, UserStatus};
+use latchkey_core::store::{
+    AuthenticationCommit, CeremonyStore, CredentialStore, RegistrationCommit, UserStore,
+};
 use latchkey_core::{ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
-use super::{audit, orgs, sessions, users, PgStore};
+use super::{audit, ceremonies, orgs, sessions, users, PgStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
@@ -54,6 +56,9 @@ impl CredentialStore for PgStore {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
         let org = &commit.credential.org_id;
         let mut tx = self.begin_write().await?;
+        if let Some(ceremony) = &commit.ceremony {
+            ceremonies::consume(&mut tx, org, ceremony, commit.now).await?;
+        }
         if let Some(user) = &commit.new_user {
             users::insert_user(&mut tx, user).await?;
         }
@@ -73,6 +78,9 @@ impl CredentialStore for PgStore {
 
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
         let mut tx = self.begin_write().await?;
+        if let Some(ceremony) = &commit.ceremony {
+            ceremonies::consume(&mut tx, &commit.org_id, ceremony, commit.now).await?;
+        }
         // MAX: a slower concurrent assertion can never move the counter back.
         let done = sqlx::query(
             "UPDATE credentials SET sign_count = GREATEST(sign_count, $1), backup_eligible = $2, \
@@ -109,6 +117,24 @@ impl CredentialStore for PgStore {
         .await
         .db()?;
         row.map(Credential::try_from).transpose()
+    }
+
+    async fn assertion_context(
+        &self,
+        org: &OrgId,
+        ceremony: &CeremonyId,
+        credential_id: &[u8],
+    ) -> Result<(Ceremony, Option<(Credential, User)>)> {
+        // Two round trips in parallel, then the owner.
+        let (ceremony, credential) = tokio::try_join!(
+            self.get_ceremony(org, ceremony),
+            self.get_credential(org, credential_id)
+        )?;
+        let Some(credential) = credential else {
+            return Ok((ceremony, None));
+        };
+        let owner = self.get_user(org, &credential.user_id).await?;
+        Ok((ceremony, owner.map(|user| (credential, user))))
     }
 
     async fn list_user_credentials(

@@ -4,8 +4,8 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{InvitationId, OrgId, UserId};
-use latchkey_core::model::{Invitation, Page, Paged, User, UserStatus};
-use latchkey_core::store::UserStore;
+use latchkey_core::model::{Credential, Invitation, Page, Paged, User, UserStatus};
+use latchkey_core::store::{CredentialStore, UserStore};
 use latchkey_core::{ErrorCode, Result};
 use sqlx::PgConnection;
 
@@ -93,6 +93,18 @@ impl UserStore for PgStore {
         .await
         .db()?;
         row.map(User::try_from).transpose()
+    }
+
+    async fn user_with_credentials(
+        &self,
+        org: &OrgId,
+        username: &str,
+    ) -> Result<Option<(User, Vec<Credential>)>> {
+        let Some(user) = self.find_user_by_username(org, username).await? else {
+            return Ok(None);
+        };
+        let creds = self.user_credentials(org, &user.id).await?;
+        Ok(Some((user, creds)))
     }
 
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>> {

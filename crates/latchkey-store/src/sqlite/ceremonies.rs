@@ -8,7 +8,7 @@ use latchkey_core::ids::{CeremonyId, OrgId};
 use latchkey_core::model::Ceremony;
 use latchkey_core::store::CeremonyStore;
 use latchkey_core::{Error, ErrorCode, Result};
-use rusqlite::params;
+use rusqlite::{params, Connection};
 
 use super::{count, exec, json, one, SqliteStore};
 use crate::error::{ceremony_refusal, DbResultExt};
@@ -65,6 +65,13 @@ impl CeremonyStore for SqliteStore {
         Ok(())
     }
 
+    async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
+        let (org, id) = (org.clone(), id.clone());
+        self.conns
+            .read(move |conn| pending_on(conn, &org, &id))
+            .await
+    }
+
     async fn take_ceremony(
         &self,
         org: &OrgId,
@@ -111,4 +118,45 @@ impl CeremonyStore for SqliteStore {
             })
             .await
     }
+}
+
+/// A pending ceremony of the org; `ceremony_not_found` or `ceremony_already_used`.
+pub(super) fn pending_on(conn: &Connection, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
+    let found = one(
+        conn,
+        concat!(
+            "SELECT ",
+            ceremony_columns!(),
+            ", consumed_at IS NOT NULL FROM ceremonies WHERE id = ? AND org_id = ?"
+        ),
+        [id.as_str(), org.as_str()],
+        // The flag follows the row's nine columns.
+        |r| Ok((r.get::<_, bool>(9)?, CeremonyRow::from_rusqlite(r)?)),
+    )?;
+    match found {
+        Some((false, row)) => Ceremony::try_from(row),
+        Some((true, _)) => Err(ceremony_refusal(true)),
+        None => Err(ceremony_refusal(false)),
+    }
+}
+
+/// Consumes a pending ceremony read earlier, inside the caller's
+/// transaction: `ceremony_already_used` when another request got there first.
+pub(super) fn consume_on(
+    conn: &Connection,
+    org: &OrgId,
+    id: &CeremonyId,
+    now: Timestamp,
+) -> Result<()> {
+    let consumed = exec(
+        conn,
+        "UPDATE ceremonies SET consumed_at = ? \
+         WHERE id = ? AND org_id = ? AND consumed_at IS NULL",
+        params![now.millis(), id.as_str(), org.as_str()],
+    )
+    .db()?;
+    if consumed == 0 {
+        return Err(ceremony_refusal(true));
+    }
+    Ok(())
 }

@@ -1,24 +1,26 @@
 //! The SQLite connections and how store methods reach them. rusqlite is
-//! synchronous, so each store method runs as ONE closure on one connection
-//! inside `spawn_blocking`: one thread hand-off per store call, however many
+//! synchronous, so each store method runs as ONE closure on one connection,
+//! off the async runtime: one thread hand-off per store call, however many
 //! statements it runs (sqlx's SQLite driver paid a hand-off per statement and
 //! per row, and those context switches dominated a sign-in's CPU).
 //!
-//! - The writer: exactly one connection behind an async mutex, so writers
-//!   queue in tokio instead of in SQLite's sleeping busy handler. The guard
-//!   is acquired asynchronously and moved into the blocking task.
+//! - The writer: exactly one connection, owned by the writer thread, which
+//!   group-commits every write (see [`super::writer`]), so writers queue in
+//!   a channel instead of in SQLite's sleeping busy handler.
 //! - The readers: a stack of connections behind a semaphore with one permit
-//!   per connection; WAL snapshots let them run beside the writer.
+//!   per connection, used in `spawn_blocking`; WAL snapshots let them run
+//!   beside the writer.
 //! - In memory there is no reader stack: every closure runs on the writer,
 //!   since each in-memory connection would be its own empty database.
 
+use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use latchkey_core::{Error, Result};
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
 
-use crate::error::DbResultExt;
+use super::writer::{self, Job, Pending};
 
 /// Idle reader connections; `permits` counts them, so a holder of a permit
 /// always finds one on the stack.
@@ -64,6 +66,7 @@ impl Drop for Lease {
 #[derive(Clone)]
 pub(super) struct Conns {
     writer: Arc<Mutex<Connection>>,
+    jobs: Sender<Box<dyn Job>>,
     readers: Option<Arc<Readers>>,
 }
 
@@ -79,24 +82,46 @@ where
 }
 
 impl Conns {
-    /// A file database: one writer and `readers` reader connections.
-    pub fn new(writer: Connection, readers: Vec<Connection>) -> Conns {
+    /// A file database: one writer, `readers` reader connections and a
+    /// connection for the checkpointer thread.
+    pub fn new(
+        writer: Connection,
+        readers: Vec<Connection>,
+        checkpoints: Connection,
+    ) -> Result<Conns> {
+        let (nudge, nudges) = mpsc::sync_channel(1);
+        spawn("latchkey-sqlite-checkpoint", move || {
+            writer::checkpointer(checkpoints, nudges)
+        })?;
         let permits = Arc::new(Semaphore::new(readers.len()));
-        Conns {
-            writer: Arc::new(Mutex::new(writer)),
-            readers: Some(Arc::new(Readers {
-                permits,
-                idle: StdMutex::new(readers),
-            })),
-        }
+        let readers = Some(Arc::new(Readers {
+            permits,
+            idle: StdMutex::new(readers),
+        }));
+        Conns::start(writer, readers, Some(nudge))
     }
 
     /// An in-memory database: one connection does everything.
-    pub fn single(conn: Connection) -> Conns {
-        Conns {
-            writer: Arc::new(Mutex::new(conn)),
-            readers: None,
-        }
+    pub fn single(conn: Connection) -> Result<Conns> {
+        Conns::start(conn, None, None)
+    }
+
+    fn start(
+        writer: Connection,
+        readers: Option<Arc<Readers>>,
+        nudge: Option<mpsc::SyncSender<()>>,
+    ) -> Result<Conns> {
+        let writer = Arc::new(Mutex::new(writer));
+        let (jobs, queue) = mpsc::channel();
+        let owned = writer.clone();
+        spawn("latchkey-sqlite-writer", move || {
+            writer::run(owned, queue, nudge)
+        })?;
+        Ok(Conns {
+            writer,
+            jobs,
+            readers,
+        })
     }
 
     /// Runs `f` on a reader connection (on the writer in memory).
@@ -130,16 +155,16 @@ impl Conns {
     }
 
     /// The writer, held until the guard drops (for the import's transaction,
-    /// which spans several blocking calls).
+    /// which spans several blocking calls); the writer thread waits meanwhile.
     pub async fn lock_writer(&self) -> OwnedMutexGuard<Connection> {
         let mut guard = self.writer.clone().lock_owned().await;
         end_abandoned_transaction(&mut guard);
         guard
     }
 
-    /// Runs `f` on the writer, outside any explicit transaction (for the
-    /// single conditional statements that need none).
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` on the writer, alone and outside the writer thread's batches
+    /// (the export's own long read transaction).
+    pub async fn exclusive<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
@@ -148,31 +173,39 @@ impl Conns {
         blocking(move || f(&mut guard)).await
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the writer, committed
-    /// when `f` succeeds and rolled back otherwise. IMMEDIATE takes the
-    /// database write lock up front, so another process writing the same
-    /// file is waited for (busy timeout) rather than failing a later upgrade.
-    pub async fn transaction<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` as one job of the writer thread: in its own savepoint of a
+    /// group-committed `BEGIN IMMEDIATE` transaction, so everything `f`
+    /// writes commits or rolls back together, and the answer comes after the
+    /// commit. IMMEDIATE takes the database write lock up front, so another
+    /// process writing the same file (the CLI) is waited for (busy timeout)
+    /// rather than failing a later upgrade.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        self.write(move |conn| {
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .db()?;
-            let out = f(&tx)?;
-            tx.commit().db()?;
-            Ok(out)
-        })
-        .await
+        let (job, answer) = Pending::job(f);
+        self.jobs
+            .send(job)
+            .map_err(|_| Error::internal("the SQLite writer thread has stopped"))?;
+        answer
+            .await
+            .map_err(|_| Error::internal("the SQLite writer thread dropped a write"))?
     }
+}
+
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(f)
+        .map(|_| ())
+        .map_err(Error::internal)
 }
 
 /// A transaction left open on the writer (an import whose future was
 /// dropped mid-way) would make the next `BEGIN` fail; roll it back first.
 /// Costs nothing when, as always otherwise, the connection is in autocommit.
-fn end_abandoned_transaction(conn: &mut Connection) {
+pub(super) fn end_abandoned_transaction(conn: &mut Connection) {
     if !conn.is_autocommit() {
         if let Err(e) = conn.execute_batch("ROLLBACK") {
             tracing::warn!(error = %e, "rolling back an abandoned SQLite transaction");

@@ -5,13 +5,13 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{OrgId, UserId};
-use latchkey_core::model::{Credential, Page, Paged, UserStatus};
+use latchkey_core::ids::{CeremonyId, OrgId, UserId};
+use latchkey_core::model::{Ceremony, Credential, Page, Paged, User, UserStatus};
 use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
 use latchkey_core::{ErrorCode, Result};
-use rusqlite::{params, Connection, Transaction};
+use rusqlite::{params, Connection};
 
-use super::{all, audit, count, exec, json, one, orgs, sessions, users, SqliteStore};
+use super::{all, audit, ceremonies, count, exec, json, one, orgs, sessions, users, SqliteStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
@@ -61,12 +61,12 @@ async fn change_credential(
     org: &OrgId,
     id: &[u8],
     audit: &[AuditEvent],
-    more: impl FnOnce(&Transaction<'_>, &OrgId, &[u8]) -> Result<()> + Send + 'static,
+    more: impl FnOnce(&Connection, &OrgId, &[u8]) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let (org, id, audit) = (org.clone(), id.to_vec(), audit.to_vec());
     store
         .conns
-        .transaction(move |tx| {
+        .write(move |tx| {
             let changed = match &first {
                 Some(value) => exec(tx, sql, params![value, org.as_str(), id]),
                 None => exec(tx, sql, params![org.as_str(), id]),
@@ -86,8 +86,11 @@ impl CredentialStore for SqliteStore {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
         let commit = commit.clone();
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 let org = &commit.credential.org_id;
+                if let Some(ceremony) = &commit.ceremony {
+                    ceremonies::consume_on(tx, org, ceremony, commit.now)?;
+                }
                 if let Some(user) = &commit.new_user {
                     users::insert_user(tx, user)?;
                 }
@@ -109,7 +112,10 @@ impl CredentialStore for SqliteStore {
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
         let commit = commit.clone();
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
+                if let Some(ceremony) = &commit.ceremony {
+                    ceremonies::consume_on(tx, &commit.org_id, ceremony, commit.now)?;
+                }
                 // MAX: a slower concurrent assertion can never move the counter back.
                 let changed = exec(
                     tx,
@@ -139,18 +145,25 @@ impl CredentialStore for SqliteStore {
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {
         let (org, id) = (org.clone(), id.to_vec());
         self.conns
+            .read(move |conn| credential_on(conn, &org, &id))
+            .await
+    }
+
+    async fn assertion_context(
+        &self,
+        org: &OrgId,
+        ceremony: &CeremonyId,
+        credential_id: &[u8],
+    ) -> Result<(Ceremony, Option<(Credential, User)>)> {
+        let (org, ceremony, id) = (org.clone(), ceremony.clone(), credential_id.to_vec());
+        self.conns
             .read(move |conn| {
-                let row = one(
-                    conn,
-                    concat!(
-                        "SELECT ",
-                        credential_columns!(),
-                        " FROM credentials WHERE org_id = ? AND id = ?"
-                    ),
-                    params![org.as_str(), id],
-                    CredentialRow::from_rusqlite,
-                )?;
-                row.map(Credential::try_from).transpose()
+                let ceremony = ceremonies::pending_on(conn, &org, &ceremony)?;
+                let Some(credential) = credential_on(conn, &org, &id)? else {
+                    return Ok((ceremony, None));
+                };
+                let owner = users::user_on(conn, &org, &credential.user_id)?;
+                Ok((ceremony, owner.map(|user| (credential, user))))
             })
             .await
     }
@@ -186,19 +199,7 @@ impl CredentialStore for SqliteStore {
     async fn user_credentials(&self, org: &OrgId, user: &UserId) -> Result<Vec<Credential>> {
         let (org, user) = (org.clone(), user.clone());
         self.conns
-            .read(move |conn| {
-                convert_all(all(
-                    conn,
-                    concat!(
-                        "SELECT ",
-                        credential_columns!(),
-                        " FROM credentials WHERE org_id = ? AND user_id = ? \
-                         ORDER BY created_at DESC, id DESC LIMIT ?"
-                    ),
-                    params![org.as_str(), user.as_str(), i64::from(Page::MAX_PER_PAGE)],
-                    CredentialRow::from_rusqlite,
-                )?)
-            })
+            .read(move |conn| user_credentials_on(conn, &org, &user))
             .await
     }
 
@@ -288,4 +289,42 @@ fn count_for_user(conn: &Connection, org: &OrgId, user: &UserId) -> Result<i64> 
         "SELECT COUNT(*) FROM credentials WHERE org_id = ? AND user_id = ?",
         [org.as_str(), user.as_str()],
     )
+}
+
+/// One credential of the org.
+pub(super) fn credential_on(
+    conn: &Connection,
+    org: &OrgId,
+    id: &[u8],
+) -> Result<Option<Credential>> {
+    let row = one(
+        conn,
+        concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? AND id = ?"
+        ),
+        params![org.as_str(), id],
+        CredentialRow::from_rusqlite,
+    )?;
+    row.map(Credential::try_from).transpose()
+}
+
+/// A user's newest credentials (at most a page).
+pub(super) fn user_credentials_on(
+    conn: &Connection,
+    org: &OrgId,
+    user: &UserId,
+) -> Result<Vec<Credential>> {
+    convert_all(all(
+        conn,
+        concat!(
+            "SELECT ",
+            credential_columns!(),
+            " FROM credentials WHERE org_id = ? AND user_id = ? \
+             ORDER BY created_at DESC, id DESC LIMIT ?"
+        ),
+        params![org.as_str(), user.as_str(), i64::from(Page::MAX_PER_PAGE)],
+        CredentialRow::from_rusqlite,
+    )?)
 }

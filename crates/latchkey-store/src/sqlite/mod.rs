@@ -23,6 +23,7 @@ mod orgs;
 mod sessions;
 mod transfer;
 mod users;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -105,10 +106,12 @@ impl SqliteStore {
         let path: PathBuf = path.to_owned();
         let conns = tokio::task::spawn_blocking(move || -> Result<Conns> {
             let writer = connect(&path)?;
+            // The checkpointer thread checkpoints instead (see `writer`).
+            writer.execute_batch("PRAGMA wal_autocheckpoint = 0").db()?;
             let readers = (0..READERS)
                 .map(|_| connect(&path))
                 .collect::<Result<Vec<_>>>()?;
-            Ok(Conns::new(writer, readers))
+            Conns::new(writer, readers, connect(&path)?)
         })
         .await
         .map_err(Error::internal)??;
@@ -133,7 +136,7 @@ impl SqliteStore {
         .await
         .map_err(Error::internal)??;
         Ok(SqliteStore {
-            conns: Conns::single(conn),
+            conns: Conns::single(conn)?,
         })
     }
 }
@@ -202,7 +205,7 @@ impl Store for SqliteStore {
         // One transaction, so a purge is all or nothing.
         let before = before.millis();
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 let sessions = exec(
                     tx,
                     "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",

@@ -59,7 +59,7 @@ impl OrgStore for SqliteStore {
             audit.to_vec(),
         );
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 insert_org(tx, &org)?;
                 users::insert_user(tx, &admin)?;
                 users::insert_invitation(tx, &enrolment)?;
@@ -108,7 +108,7 @@ impl OrgStore for SqliteStore {
     ) -> Result<()> {
         let (id, settings, audit) = (id.clone(), json(settings)?, audit.to_vec());
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 let changed = exec(
                     tx,
                     "UPDATE orgs SET settings = ? WHERE id = ?",

@@ -69,7 +69,7 @@ async fn revoke(
     let (org, key, audit) = (org.clone(), key.to_owned(), audit.to_vec());
     store
         .conns
-        .transaction(move |tx| {
+        .write(move |tx| {
             let revoked = exec(
                 tx,
                 sql,

@@ -139,7 +139,7 @@ impl Database for SqliteStore {
     async fn export_to(&self, out: &mut (dyn Write + Send)) -> Result<Counts> {
         let mut w = Writer::start(out, "sqlite", latest_schema())?;
         let (send, mut recv) = mpsc::channel::<(Table, Line)>(IN_FLIGHT);
-        let reading = self.conns.write(move |conn| read_all(conn, &send));
+        let reading = self.conns.exclusive(move |conn| read_all(conn, &send));
         let writing = async {
             while let Some((table, line)) = recv.recv().await {
                 w.row(table, &line)?;

@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{InvitationId, OrgId, UserId};
-use latchkey_core::model::{Invitation, Page, Paged, User, UserStatus};
+use latchkey_core::model::{Credential, Invitation, Page, Paged, User, UserStatus};
 use latchkey_core::store::UserStore;
 use latchkey_core::{ErrorCode, Result};
 use rusqlite::{params, Connection};
 
-use super::{all, audit, count, exec, one, SqliteStore};
+use super::{all, audit, count, credentials, exec, one, SqliteStore};
 use crate::error::{invitation_refusal, not_found, username_taken, DbResultExt};
 use crate::rows::{
     convert_all, invitation_kind_str, page_limit, user_kind_str, user_status_str, InvitationRow,
@@ -107,6 +107,22 @@ pub(super) fn consume_invitation(
     Err(invitation_refusal(used_at))
 }
 
+/// One user of the org by id.
+pub(super) fn user_on(conn: &Connection, org: &OrgId, id: &UserId) -> Result<Option<User>> {
+    let sql = concat!(
+        "SELECT ",
+        user_columns!(),
+        " FROM users WHERE org_id = ? AND id = ?"
+    );
+    let row = one(
+        conn,
+        sql,
+        params![org.as_str(), id.as_str()],
+        UserRow::from_rusqlite,
+    )?;
+    row.map(User::try_from).transpose()
+}
+
 /// One user by a unique key of the org: `sql` binds the org, then `key`.
 async fn user_by(
     store: &SqliteStore,
@@ -150,6 +166,35 @@ impl UserStore for SqliteStore {
             " FROM users WHERE org_id = ? AND username = ?"
         );
         user_by(self, sql, org, Key::Text(username.to_owned())).await
+    }
+
+    async fn user_with_credentials(
+        &self,
+        org: &OrgId,
+        username: &str,
+    ) -> Result<Option<(User, Vec<Credential>)>> {
+        let (org, username) = (org.clone(), username.to_owned());
+        self.conns
+            .read(move |conn| {
+                let sql = concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    " FROM users WHERE org_id = ? AND username = ?"
+                );
+                let Some(row) = one(
+                    conn,
+                    sql,
+                    params![org.as_str(), username],
+                    UserRow::from_rusqlite,
+                )?
+                else {
+                    return Ok(None);
+                };
+                let user = User::try_from(row)?;
+                let creds = credentials::user_credentials_on(conn, &org, &user.id)?;
+                Ok(Some((user, creds)))
+            })
+            .await
     }
 
     async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>> {
@@ -197,7 +242,7 @@ impl UserStore for SqliteStore {
     ) -> Result<()> {
         let (org, id, audit) = (org.clone(), id.clone(), audit.to_vec());
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 update_status(tx, &org, &id, status)?;
                 audit::append(tx, &audit)
             })
@@ -212,7 +257,7 @@ impl UserStore for SqliteStore {
     ) -> Result<()> {
         let (new_user, invitation, audit) = (new_user.cloned(), invitation.clone(), audit.to_vec());
         self.conns
-            .transaction(move |tx| {
+            .write(move |tx| {
                 if let Some(user) = &new_user {
                     insert_user(tx, user)?;
                 }

@@ -230,6 +230,7 @@ async fn complete_authentication_updates_the_credential_and_creates_a_session() 
         let at = T0.plus_secs(60);
         let commit = AuthenticationCommit {
             org_id: org.id.clone(),
+            ceremony: None,
             credential_id: b"k".to_vec(),
             sign_count: 4_000_000_000,
             backup_eligible: true,
@@ -407,6 +408,7 @@ async fn delete_credential_revokes_the_sessions_it_created_and_no_others() {
             let ses = session(&admin, id);
             let commit = AuthenticationCommit {
                 org_id: org.id.clone(),
+                ceremony: None,
                 credential_id: id.to_vec(),
                 sign_count: 0,
                 backup_eligible: true,

@@ -184,6 +184,7 @@ async fn signed_in(s: &dyn Store, user: &User, credential_id: &[u8]) -> Session 
     let ses = session(user, credential_id);
     let commit = AuthenticationCommit {
         org_id: user.org_id.clone(),
+        ceremony: None,
         credential_id: credential_id.to_vec(),
         sign_count: 1,
         backup_eligible: true,

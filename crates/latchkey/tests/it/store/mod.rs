@@ -7,6 +7,7 @@ pub mod records;
 pub mod support;
 
 mod ceremonies;
+mod completion;
 mod credentials;
 mod lifecycle;
 mod migrations;

@@ -114,6 +114,7 @@ pub fn registration(credential: Credential) -> RegistrationCommit {
         "credential",
     )];
     RegistrationCommit {
+        ceremony: None,
         credential,
         new_user: None,
         activate_user: None,

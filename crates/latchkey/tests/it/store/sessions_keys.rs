@@ -22,6 +22,7 @@ async fn revoke_session_reports_whether_a_live_session_was_revoked() {
         let ses = session(&admin, b"k");
         let commit = AuthenticationCommit {
             org_id: org.id.clone(),
+            ceremony: None,
             credential_id: b"k".to_vec(),
             sign_count: 1,
             backup_eligible: true,

@@ -1,0 +1,203 @@
+//! The writer thread: group commit. Every write a store method makes is a
+//! job sent to one thread that owns the writer connection. The thread takes
+//! every job waiting (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT
+//! inside one `BEGIN IMMEDIATE` transaction, commits once, and only then
+//! answers the callers. A failing job rolls back to its savepoint and gets
+//! its own error; the others are unaffected. No caller hears "done" before
+//! the commit that holds its writes, so a reply still means durable (as
+//! durable as `synchronous = NORMAL` is), while under load one commit and
+//! one thread wake-up serve a whole batch instead of one per write.
+//!
+//! Checkpoints are moved off this thread too: the writer's automatic
+//! checkpoint is off, and every [`CHECKPOINT_EVERY`] commits the writer nudges
+//! a checkpointer thread, whose own connection copies the WAL back into the
+//! database (`PASSIVE`: it never blocks the writer or readers).
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+
+use latchkey_core::{Error, Result};
+use rusqlite::Connection;
+use tokio::sync::{oneshot, Mutex};
+
+use super::exec;
+use crate::error::DbResultExt;
+
+/// Jobs committed together at most; bounds one batch's latency.
+const MAX_BATCH: usize = 128;
+/// Commits between two checkpoint nudges.
+const CHECKPOINT_EVERY: u32 = 32;
+
+/// One write waiting for the writer thread.
+pub(super) trait Job: Send {
+    /// Runs the write on the connection (inside the job's savepoint) and
+    /// keeps its result; whether it succeeded.
+    fn run(&mut self, conn: &Connection) -> bool;
+    /// Answers the caller: the kept result, or `failed` when the batch it
+    /// ran in did not commit (or it never ran).
+    fn answer(self: Box<Self>, failed: Option<Error>);
+}
+
+/// A job from a closure, answered through a oneshot channel.
+pub(super) struct Pending<T, F> {
+    f: Option<F>,
+    out: Option<Result<T>>,
+    reply: oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    pub fn job(f: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T>>) {
+        let (reply, answer) = oneshot::channel();
+        let job = Pending {
+            f: Some(f),
+            out: None,
+            reply,
+        };
+        (Box::new(job), answer)
+    }
+}
+
+impl<T, F> Job for Pending<T, F>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+{
+    fn run(&mut self, conn: &Connection) -> bool {
+        let out = match self.f.take() {
+            Some(f) => f(conn),
+            None => Err(Error::internal("a write job ran twice")),
+        };
+        let ok = out.is_ok();
+        self.out = Some(out);
+        ok
+    }
+
+    fn answer(self: Box<Self>, failed: Option<Error>) {
+        let out = match (failed, self.out) {
+            // The job's own error explains more than the batch's.
+            (_, Some(Err(e))) => Err(e),
+            (Some(e), _) => Err(e),
+            (None, Some(out)) => out,
+            (None, None) => Err(Error::internal("a write job was answered unrun")),
+        };
+        // The caller may have gone (its request was cancelled); nothing to do.
+        let _ = self.reply.send(out);
+    }
+}
+
+/// Runs batches until every sender is dropped (the store is gone).
+pub(super) fn run(
+    writer: Arc<Mutex<Connection>>,
+    jobs: Receiver<Box<dyn Job>>,
+    checkpoints: Option<SyncSender<()>>,
+) {
+    let mut queue: VecDeque<Box<dyn Job>> = VecDeque::new();
+    let mut commits = 0u32;
+    loop {
+        if queue.is_empty() {
+            match jobs.recv() {
+                Ok(job) => queue.push_back(job),
+                Err(_) => return,
+            }
+        }
+        while queue.len() < MAX_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => queue.push_back(job),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        // The import holds this lock across its whole transaction.
+        let mut conn = writer.blocking_lock();
+        super::conns::end_abandoned_transaction(&mut conn);
+        if run_batch(&conn, &mut queue) {
+            commits += 1;
+        }
+        drop(conn);
+        if commits >= CHECKPOINT_EVERY {
+            commits = 0;
+            if let Some(nudge) = &checkpoints {
+                // Full means a nudge is already pending: nothing lost.
+                let _ = nudge.try_send(());
+            }
+        }
+    }
+}
+
+/// Runs the queued jobs in one transaction and answers them; whether it
+/// committed. Jobs left in the queue (after a transaction-wide failure) go
+/// into the next batch.
+fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) -> bool {
+    if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []).db() {
+        for job in queue.drain(..) {
+            job.answer(Some(e.clone()));
+        }
+        return false;
+    }
+    let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(queue.len());
+    while let Some(mut job) = queue.pop_front() {
+        if let Err(e) = exec(conn, "SAVEPOINT job", []).db() {
+            job.answer(Some(e));
+            continue;
+        }
+        let ok = job.run(conn);
+        if conn.is_autocommit() {
+            // Some errors (I/O, a full disk) roll back the whole transaction:
+            // the jobs before this one lost their writes too.
+            let lost = Error::internal("the write transaction was rolled back by SQLite");
+            for earlier in ran {
+                earlier.answer(Some(lost.clone()));
+            }
+            job.answer(None);
+            return false;
+        }
+        let end = if ok {
+            exec(conn, "RELEASE job", [])
+        } else {
+            exec(conn, "ROLLBACK TO job", []).and_then(|_| exec(conn, "RELEASE job", []))
+        };
+        if let Err(e) = end.db() {
+            abandon(conn, ran, job, e);
+            return false;
+        }
+        ran.push(job);
+    }
+    match exec(conn, "COMMIT", []).db() {
+        Ok(_) => {
+            for job in ran {
+                job.answer(None);
+            }
+            true
+        }
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            for job in ran {
+                job.answer(Some(e.clone()));
+            }
+            false
+        }
+    }
+}
+
+/// Rolls the batch back after its bookkeeping failed, answering every job.
+fn abandon(conn: &Connection, ran: Vec<Box<dyn Job>>, job: Box<dyn Job>, e: Error) {
+    let _ = conn.execute_batch("ROLLBACK");
+    for earlier in ran {
+        earlier.answer(Some(e.clone()));
+    }
+    job.answer(Some(e));
+}
+
+/// Copies the WAL back into the database whenever nudged, on its own
+/// connection, until the writer thread ends.
+pub(super) fn checkpointer(conn: Connection, nudges: Receiver<()>) {
+    while nudges.recv().is_ok() {
+        if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
+        }
+    }
+}

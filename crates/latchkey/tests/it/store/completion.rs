@@ -1,0 +1,247 @@
+//! Completing a ceremony: the ceremony is read without being consumed, and
+//! the completion's commit consumes it in the same transaction as its
+//! writes, so exactly one completion commits and a loser writes nothing.
+//! On SQLite the losers typically share a group commit with the winner,
+//! which is what these races exercise there.
+
+use std::sync::Arc;
+
+use latchkey_core::audit::AuditKind;
+use latchkey_core::ids::CeremonyId;
+use latchkey_core::model::User;
+use latchkey_core::store::{AuthenticationCommit, Store};
+use latchkey_core::ErrorCode;
+
+use super::records::{ceremony, create_org, credential, event, registration, session, T0};
+use super::support::each_backend;
+
+const CAP: i64 = 1000;
+
+fn sign_in(user: &User, ceremony: &CeremonyId, cred: &[u8]) -> AuthenticationCommit {
+    let ses = session(user, cred);
+    AuthenticationCommit {
+        org_id: user.org_id.clone(),
+        ceremony: Some(ceremony.clone()),
+        credential_id: cred.to_vec(),
+        sign_count: 7,
+        backup_eligible: true,
+        backup_state: true,
+        now: T0.plus_secs(5),
+        audit: vec![event(
+            &user.org_id,
+            AuditKind::SessionIssued,
+            ses.id.as_str(),
+        )],
+        session: Some(ses),
+    }
+}
+
+#[tokio::test]
+async fn get_ceremony_leaves_it_pending_and_refuses_used_unknown_and_foreign_ones() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (acme, _, _) = create_org(s, "Acme").await;
+        let (other, _, _) = create_org(s, "Other").await;
+        let c = ceremony(&acme.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        assert_eq!(s.get_ceremony(&acme.id, &c.id).await.unwrap(), c, "{b}");
+        assert_eq!(s.get_ceremony(&acme.id, &c.id).await.unwrap(), c, "{b}");
+        let err = s.get_ceremony(&other.id, &c.id).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}: another org's");
+        let err = s
+            .get_ceremony(&acme.id, &CeremonyId::generate())
+            .await
+            .unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}");
+        s.take_ceremony(&acme.id, &c.id, T0).await.unwrap();
+        let err = s.get_ceremony(&acme.id, &c.id).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn a_sign_in_consumes_its_ceremony_and_a_replay_writes_nothing() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, admin, _) = create_org(s, "Acme").await;
+        s.complete_registration(&registration(credential(&admin, b"k", T0)))
+            .await
+            .unwrap();
+        let c = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let first = sign_in(&admin, &c.id, b"k");
+        s.complete_authentication(&first).await.unwrap();
+        let err = s.get_ceremony(&org.id, &c.id).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
+        let audit_after_first = db.audit_kinds(&org.id).await.len();
+
+        let mut replay = sign_in(&admin, &c.id, b"k");
+        replay.sign_count = 99;
+        let err = s.complete_authentication(&replay).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
+        let replayed = replay.session.as_ref().unwrap();
+        assert_eq!(
+            s.get_session(&org.id, &replayed.id).await.unwrap(),
+            None,
+            "{b}"
+        );
+        let cred = s.get_credential(&org.id, b"k").await.unwrap().unwrap();
+        assert_eq!(
+            cred.sign_count, 7,
+            "{b}: the replay's counter was rolled back"
+        );
+        assert_eq!(
+            db.audit_kinds(&org.id).await.len(),
+            audit_after_first,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_registration_consumes_its_ceremony_and_a_replay_registers_nothing() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, admin, _) = create_org(s, "Acme").await;
+        let c = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let mut first = registration(credential(&admin, b"one", T0));
+        first.ceremony = Some(c.id.clone());
+        s.complete_registration(&first).await.unwrap();
+        let mut replay = registration(credential(&admin, b"two", T0));
+        replay.ceremony = Some(c.id.clone());
+        let err = s.complete_registration(&replay).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
+        assert_eq!(
+            s.get_credential(&org.id, b"two").await.unwrap(),
+            None,
+            "{b}"
+        );
+        assert_eq!(
+            s.count_user_credentials(&org.id, &admin.id).await.unwrap(),
+            1,
+            "{b}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_concurrent_sign_ins_on_one_ceremony_exactly_one_commits() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let (org, admin, _) = create_org(db.store.as_ref(), "Acme").await;
+        db.store
+            .complete_registration(&registration(credential(&admin, b"k", T0)))
+            .await
+            .unwrap();
+        for round in 0..5 {
+            let c = ceremony(&org.id, T0.plus_secs(300));
+            db.store.insert_ceremony(&c, CAP, T0).await.unwrap();
+            let audit_before = db.audit_kinds(&org.id).await.len();
+            let mut tasks = tokio::task::JoinSet::new();
+            for _ in 0..20 {
+                let store: Arc<dyn Store> = Arc::clone(&db.store);
+                let commit = sign_in(&admin, &c.id, b"k");
+                tasks.spawn(async move {
+                    let sid = commit.session.as_ref().map(|s| s.id.clone());
+                    (store.complete_authentication(&commit).await, sid)
+                });
+            }
+            let results = tasks.join_all().await;
+            let wins: Vec<_> = results.iter().filter(|(r, _)| r.is_ok()).collect();
+            let used = results
+                .iter()
+                .filter(|(r, _)| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
+                .count();
+            assert_eq!((wins.len(), used), (1, 19), "{b} round {round}");
+            let mut live = 0;
+            for (_, sid) in &results {
+                let sid = sid.as_ref().unwrap();
+                live += usize::from(db.store.get_session(&org.id, sid).await.unwrap().is_some());
+            }
+            assert_eq!(
+                live, 1,
+                "{b} round {round}: only the winner's session exists"
+            );
+            assert_eq!(
+                db.audit_kinds(&org.id).await.len(),
+                audit_before + 1,
+                "{b} round {round}: only the winner's event"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_one_call_reads_stay_inside_the_org() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (acme, admin, _) = create_org(s, "Acme").await;
+        let (other, _, _) = create_org(s, "Other").await;
+        for id in [b"a".as_slice(), b"b".as_slice()] {
+            s.complete_registration(&registration(credential(&admin, id, T0)))
+                .await
+                .unwrap();
+        }
+        let (user, creds) = s
+            .user_with_credentials(&acme.id, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(user, admin, "{b}");
+        assert_eq!(creds.len(), 2, "{b}");
+        let (theirs, none) = s
+            .user_with_credentials(&other.id, "admin")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (theirs.org_id, none.len()),
+            (other.id.clone(), 0),
+            "{b}: their admin"
+        );
+        assert!(
+            s.user_with_credentials(&acme.id, "nobody")
+                .await
+                .unwrap()
+                .is_none(),
+            "{b}"
+        );
+
+        let c = ceremony(&acme.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let (read, subject) = s.assertion_context(&acme.id, &c.id, b"a").await.unwrap();
+        assert_eq!(read, c, "{b}");
+        let (cred, owner) = subject.unwrap();
+        assert_eq!(
+            (cred.id.as_slice(), owner.id.clone()),
+            (b"a".as_slice(), admin.id.clone()),
+            "{b}"
+        );
+        let (_, none) = s.assertion_context(&acme.id, &c.id, b"zz").await.unwrap();
+        assert!(none.is_none(), "{b}: unknown credential");
+        let err = s
+            .assertion_context(&other.id, &c.id, b"a")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.code,
+            ErrorCode::CeremonyNotFound,
+            "{b}: another org's ceremony"
+        );
+        let theirs = ceremony(&other.id, T0.plus_secs(300));
+        s.insert_ceremony(&theirs, CAP, T0).await.unwrap();
+        let (_, foreign) = s
+            .assertion_context(&other.id, &theirs.id, b"a")
+            .await
+            .unwrap();
+        assert!(
+            foreign.is_none(),
+            "{b}: another org's credential is not found"
+        );
+    }
+}
