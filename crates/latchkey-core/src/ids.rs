@@ -22,6 +22,16 @@ macro_rules! prefixed_id {
                 $name(format!("{}{}", $prefix, random::id_tail()))
             }
 
+            /// A new id that sorts after those made earlier (see
+            /// [`random::sortable_id_tail`]).
+            pub fn generate_at(at: crate::clock::Timestamp) -> Self {
+                $name(format!(
+                    "{}{}",
+                    $prefix,
+                    random::sortable_id_tail(at.millis())
+                ))
+            }
+
             /// Accepts only ids with the right prefix and a sane tail.
             pub fn parse(s: &str) -> Result<Self> {
                 let ok = s.len() <= 64

@@ -96,7 +96,7 @@ impl Latchkey {
         };
         let public_key = options::request(&org.settings, &challenge, &allow);
         let ceremony = Ceremony {
-            id: CeremonyId::generate(),
+            id: CeremonyId::generate_at(now),
             org_id: org_id.clone(),
             purpose: CeremonyPurpose::Authentication,
             user_id: user.map(|u| u.id),
@@ -198,6 +198,12 @@ impl Latchkey {
         };
         let verified = match verify_authentication(response, &check) {
             Err(e) if e.code == ErrorCode::SignCountRegression => {
+                // Only a ceremony nobody completed proves a clone: the twin of
+                // a double-submitted assertion can read the counter its
+                // sibling just stored. Taking the ceremony decides which.
+                self.store
+                    .take_ceremony(org_id, &ceremony.id, self.now())
+                    .await?;
                 self.flag_cloned(&org, &credential).await?;
                 return Err(e);
             }
@@ -221,7 +227,7 @@ impl Latchkey {
             TokenType::Session => {
                 let ttl = org.settings.session_ttl_secs;
                 let session = Session {
-                    id: SessionId::generate(),
+                    id: SessionId::generate_at(now),
                     org_id: org_id.clone(),
                     user_id: user.id.clone(),
                     credential_id: credential.id.clone(),

@@ -89,7 +89,7 @@ impl Latchkey {
             &exclude,
         );
         let ceremony = Ceremony {
-            id: CeremonyId::generate(),
+            id: CeremonyId::generate_at(now),
             org_id: org_id.clone(),
             purpose: CeremonyPurpose::Registration,
             user_id: Some(user.id.clone()),

@@ -57,7 +57,7 @@ async fn append_batch(conn: &mut PgConnection, batch: &[AuditEvent]) -> Result<(
         "INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash) ",
     );
     insert.push_values(&rows, |mut b, (seq, event, prev_hash, hash)| {
-        b.push_bind(AuditId::generate().as_str().to_owned())
+        b.push_bind(AuditId::generate_at(event.at).as_str().to_owned())
             .push_bind(org)
             .push_bind(*seq)
             .push_bind(event.at.millis())

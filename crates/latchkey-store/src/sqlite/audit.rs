@@ -58,7 +58,7 @@ fn append_batch(conn: &Connection, batch: &[AuditEvent]) -> Result<()> {
              (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             params![
-                AuditId::generate().as_str(),
+                AuditId::generate_at(event.at).as_str(),
                 org,
                 seq,
                 event.at.millis(),

@@ -7,67 +7,33 @@
 //! - The writer: exactly one connection, owned by the writer thread, which
 //!   group-commits every write (see [`super::writer`]), so writers queue in
 //!   a channel instead of in SQLite's sleeping busy handler.
-//! - The readers: a stack of connections behind a semaphore with one permit
-//!   per connection, used in `spawn_blocking`; WAL snapshots let them run
-//!   beside the writer.
-//! - In memory there is no reader stack: every closure runs on the writer,
-//!   since each in-memory connection would be its own empty database.
+//! - Reads run there too, as jobs of the same batches. That was measured
+//!   against a pool of reader connections: under WAL a connection drops its
+//!   whole page cache whenever another connection has committed, so pooled
+//!   readers re-read every page of every lookup, and each read cost a hand-off
+//!   to the blocking pool of its own. On the writer thread a point read hits
+//!   a warm cache and shares the batch's single wake-up; its answer waits for
+//!   the batch's commit, so it never reports anything that could roll back.
+//! - One snapshot connection serves the long reads that must not hold up
+//!   writes (`VACUUM INTO` for backups), in `spawn_blocking`.
+//! - In memory the writer is the only connection, since each in-memory
+//!   connection would be its own empty database.
 
 use std::sync::mpsc::{self, Sender};
 use std::sync::{Arc, Mutex as StdMutex, PoisonError};
 
 use latchkey_core::{Error, Result};
 use rusqlite::Connection;
-use tokio::sync::{Mutex, OwnedMutexGuard, OwnedSemaphorePermit, Semaphore};
+use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use super::writer::{self, Job, Pending};
 
-/// Idle reader connections; `permits` counts them, so a holder of a permit
-/// always finds one on the stack.
-struct Readers {
-    permits: Arc<Semaphore>,
-    idle: StdMutex<Vec<Connection>>,
-}
-
-impl Readers {
-    fn push(&self, conn: Connection) {
-        // A poisoned lock only means a panic elsewhere; the Vec is still sound.
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(conn);
-    }
-
-    fn pop(&self) -> Option<Connection> {
-        self.idle
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .pop()
-    }
-}
-
-/// A reader on loan to one blocking task. Dropping it (even while a panic
-/// unwinds) returns the connection before releasing the permit.
-struct Lease {
-    conn: Option<Connection>,
-    readers: Arc<Readers>,
-    _permit: OwnedSemaphorePermit,
-}
-
-impl Drop for Lease {
-    fn drop(&mut self) {
-        if let Some(conn) = self.conn.take() {
-            self.readers.push(conn);
-        }
-    }
-}
-
-/// The writer and the readers of one database.
+/// The writer thread's queue and connection, and the snapshot connection.
 #[derive(Clone)]
 pub(super) struct Conns {
     writer: Arc<Mutex<Connection>>,
     jobs: Sender<Box<dyn Job>>,
-    readers: Option<Arc<Readers>>,
+    snapshot: Option<Arc<StdMutex<Connection>>>,
 }
 
 /// Runs `f` on tokio's blocking pool; a panic there is `internal`.
@@ -82,23 +48,15 @@ where
 }
 
 impl Conns {
-    /// A file database: one writer, `readers` reader connections and a
-    /// connection for the checkpointer thread.
-    pub fn new(
-        writer: Connection,
-        readers: Vec<Connection>,
-        checkpoints: Connection,
-    ) -> Result<Conns> {
+    /// A file database: the writer, a snapshot connection for long reads and
+    /// one for the checkpointer thread.
+    pub fn new(writer: Connection, snapshot: Connection, checkpoints: Connection) -> Result<Conns> {
         let (nudge, nudges) = mpsc::sync_channel(1);
         spawn("latchkey-sqlite-checkpoint", move || {
             writer::checkpointer(checkpoints, nudges)
         })?;
-        let permits = Arc::new(Semaphore::new(readers.len()));
-        let readers = Some(Arc::new(Readers {
-            permits,
-            idle: StdMutex::new(readers),
-        }));
-        Conns::start(writer, readers, Some(nudge))
+        let snapshot = Some(Arc::new(StdMutex::new(snapshot)));
+        Conns::start(writer, snapshot, Some(nudge))
     }
 
     /// An in-memory database: one connection does everything.
@@ -108,7 +66,7 @@ impl Conns {
 
     fn start(
         writer: Connection,
-        readers: Option<Arc<Readers>>,
+        snapshot: Option<Arc<StdMutex<Connection>>>,
         nudge: Option<mpsc::SyncSender<()>>,
     ) -> Result<Conns> {
         let writer = Arc::new(Mutex::new(writer));
@@ -120,36 +78,33 @@ impl Conns {
         Ok(Conns {
             writer,
             jobs,
-            readers,
+            snapshot,
         })
     }
 
-    /// Runs `f` on a reader connection (on the writer in memory).
+    /// Runs a short read on the writer thread (see the module notes).
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
-        let Some(readers) = &self.readers else {
-            return self.write(move |conn| f(conn)).await;
-        };
-        let permit = readers
-            .permits
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(Error::internal)?;
-        let lease = Lease {
-            conn: readers.pop(),
-            readers: readers.clone(),
-            _permit: permit,
+        self.write(f).await
+    }
+
+    /// Runs a long read on the snapshot connection (on the writer in
+    /// memory), beside the writer thread rather than in its way.
+    pub async fn snapshot<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let Some(conn) = self.snapshot.clone() else {
+            return self.write(f).await;
         };
         blocking(move || {
-            let lease = lease;
-            match &lease.conn {
-                Some(conn) => f(conn),
-                None => Err(Error::internal("no idle SQLite reader for a permit")),
-            }
+            // A poisoned lock only means a panic elsewhere; the connection is sound.
+            let conn = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&conn)
         })
         .await
     }

@@ -43,8 +43,9 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 /// How long a writer waits for the lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
-/// Readers run in parallel under WAL.
-const READERS: usize = 8;
+/// The writer's page cache (KiB): the working set of the hot tables'
+/// upper b-tree levels and right edges stays in memory.
+const WRITER_CACHE_KIB: i64 = 8 * 1024;
 /// Cached prepared statements per connection: more than the backend has
 /// distinct statements, so none is ever re-prepared.
 const STATEMENT_CACHE: usize = 128;
@@ -107,11 +108,12 @@ impl SqliteStore {
         let conns = tokio::task::spawn_blocking(move || -> Result<Conns> {
             let writer = connect(&path)?;
             // The checkpointer thread checkpoints instead (see `writer`).
-            writer.execute_batch("PRAGMA wal_autocheckpoint = 0").db()?;
-            let readers = (0..READERS)
-                .map(|_| connect(&path))
-                .collect::<Result<Vec<_>>>()?;
-            Conns::new(writer, readers, connect(&path)?)
+            writer
+                .execute_batch(&format!(
+                    "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
+                ))
+                .db()?;
+            Conns::new(writer, connect(&path)?, connect(&path)?)
         })
         .await
         .map_err(Error::internal)??;

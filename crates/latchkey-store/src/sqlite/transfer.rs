@@ -185,7 +185,7 @@ impl Database for SqliteStore {
         // VACUUM INTO writes a consistent, compacted copy from a read
         // snapshot: writers carry on, and the copy is a plain database file.
         self.conns
-            .read(move |conn| {
+            .snapshot(move |conn| {
                 conn.execute("VACUUM INTO ?", [&path]).map_err(|e| {
                     Error::new(
                         ErrorCode::Internal,

@@ -9,15 +9,20 @@
 //! one thread wake-up serve a whole batch instead of one per write.
 //!
 //! Checkpoints are moved off this thread too: the writer's automatic
-//! checkpoint is off, and every [`CHECKPOINT_EVERY`] commits the writer nudges
-//! a checkpointer thread, whose own connection copies the WAL back into the
-//! database (`PASSIVE`: it never blocks the writer or readers).
+//! checkpoint is off, and once the WAL holds [`CHECKPOINT_FRAMES`] frames the
+//! writer nudges a checkpointer thread, whose own connection copies the WAL
+//! back into the database (`PASSIVE`: it never blocks the writer). A larger
+//! WAL than SQLite's default (1,000 frames) means pages rewritten by many
+//! commits (index right edges, the org's audit head) are copied back once.
 
+use std::cell::Cell;
 use std::collections::VecDeque;
+use std::ffi::c_int;
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 
 use latchkey_core::{Error, Result};
+use rusqlite::hooks::Wal;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, Mutex};
 
@@ -26,8 +31,19 @@ use crate::error::DbResultExt;
 
 /// Jobs committed together at most; bounds one batch's latency.
 const MAX_BATCH: usize = 128;
-/// Commits between two checkpoint nudges.
-const CHECKPOINT_EVERY: u32 = 32;
+/// WAL frames (pages) that trigger a checkpoint: about 16 MiB.
+const CHECKPOINT_FRAMES: i32 = 4000;
+
+thread_local! {
+    /// Frames in the WAL after this thread's last commit (SQLite's WAL hook
+    /// takes a plain function, so it reports through the committing thread).
+    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
+}
+
+fn note_wal_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
+    WAL_FRAMES.set(frames);
+    Ok(())
+}
 
 /// One write waiting for the writer thread.
 pub(super) trait Job: Send {
@@ -97,7 +113,7 @@ pub(super) fn run(
     checkpoints: Option<SyncSender<()>>,
 ) {
     let mut queue: VecDeque<Box<dyn Job>> = VecDeque::new();
-    let mut commits = 0u32;
+    writer.blocking_lock().wal_hook(Some(note_wal_frames));
     loop {
         if queue.is_empty() {
             match jobs.recv() {
@@ -114,12 +130,9 @@ pub(super) fn run(
         // The import holds this lock across its whole transaction.
         let mut conn = writer.blocking_lock();
         super::conns::end_abandoned_transaction(&mut conn);
-        if run_batch(&conn, &mut queue) {
-            commits += 1;
-        }
+        run_batch(&conn, &mut queue);
         drop(conn);
-        if commits >= CHECKPOINT_EVERY {
-            commits = 0;
+        if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
             if let Some(nudge) = &checkpoints {
                 // Full means a nudge is already pending: nothing lost.
                 let _ = nudge.try_send(());
@@ -128,15 +141,14 @@ pub(super) fn run(
     }
 }
 
-/// Runs the queued jobs in one transaction and answers them; whether it
-/// committed. Jobs left in the queue (after a transaction-wide failure) go
+/// Runs the queued jobs in one transaction and answers them. Jobs left in the queue (after a transaction-wide failure) go
 /// into the next batch.
-fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) -> bool {
+fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []).db() {
         for job in queue.drain(..) {
             job.answer(Some(e.clone()));
         }
-        return false;
+        return;
     }
     let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(queue.len());
     while let Some(mut job) = queue.pop_front() {
@@ -153,7 +165,7 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) -> bool {
                 earlier.answer(Some(lost.clone()));
             }
             job.answer(None);
-            return false;
+            return;
         }
         let end = if ok {
             exec(conn, "RELEASE job", [])
@@ -162,7 +174,7 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) -> bool {
         };
         if let Err(e) = end.db() {
             abandon(conn, ran, job, e);
-            return false;
+            return;
         }
         ran.push(job);
     }
@@ -171,14 +183,12 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) -> bool {
             for job in ran {
                 job.answer(None);
             }
-            true
         }
         Err(e) => {
             let _ = conn.execute_batch("ROLLBACK");
             for job in ran {
                 job.answer(Some(e.clone()));
             }
-            false
         }
     }
 }

@@ -272,6 +272,8 @@ async fn one_ceremony_completed_on_both_nodes_at_once_succeeds_exactly_once_ever
         let replies = [on_a.await.unwrap(), on_b.await.unwrap()];
         exactly_one_wins(round, replies, "ceremony_already_used");
     }
+    // The losers never mistook the winner's new counter for a cloned passkey.
+    a.sign_in(&org.id, &org.admin, &org.admin_username).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

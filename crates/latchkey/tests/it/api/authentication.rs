@@ -230,6 +230,10 @@ async fn the_same_ceremony_verified_concurrently_succeeds_exactly_once() {
             .filter(|r| !r.status.is_success())
             .all(|r| r.code() == "ceremony_already_used"));
     }
+    // No twin read the winner's counter as a regression: the passkey is not flagged.
+    let start = challenge(&app, &org.id, json!({"username": org.admin_username})).await;
+    let credential = org.admin.authenticate(&start["publicKey"], ORIGIN).unwrap();
+    verify(&app, &org.id, &start, credential).await.expect_ok();
 }
 
 #[tokio::test]
