@@ -86,20 +86,20 @@ impl Conns {
     pub async fn read<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T> + Send + 'static,
     {
         self.write(f).await
     }
 
-    /// Runs a long read on the snapshot connection (on the writer in
-    /// memory), beside the writer thread rather than in its way.
+    /// Runs a long read on the snapshot connection, beside the writer thread
+    /// rather than in its way (in memory: on the writer, between batches).
     pub async fn snapshot<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
     {
         let Some(conn) = self.snapshot.clone() else {
-            return self.write(f).await;
+            return self.exclusive(move |conn| f(conn)).await;
         };
         blocking(move || {
             // A poisoned lock only means a panic elsewhere; the connection is sound.
@@ -137,7 +137,7 @@ impl Conns {
     pub async fn write<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
-        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+        F: FnMut(&Connection) -> Result<T> + Send + 'static,
     {
         let (job, answer) = Pending::job(f);
         self.jobs

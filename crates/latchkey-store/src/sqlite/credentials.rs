@@ -61,7 +61,7 @@ async fn change_credential(
     org: &OrgId,
     id: &[u8],
     audit: &[AuditEvent],
-    more: impl FnOnce(&Connection, &OrgId, &[u8]) -> Result<()> + Send + 'static,
+    mut more: impl FnMut(&Connection, &OrgId, &[u8]) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let (org, id, audit) = (org.clone(), id.to_vec(), audit.to_vec());
     store

@@ -1,12 +1,23 @@
 //! The writer thread: group commit. Every write a store method makes is a
 //! job sent to one thread that owns the writer connection. The thread takes
-//! every job waiting (up to [`MAX_BATCH`]), runs each in its own SAVEPOINT
-//! inside one `BEGIN IMMEDIATE` transaction, commits once, and only then
-//! answers the callers. A failing job rolls back to its savepoint and gets
-//! its own error; the others are unaffected. No caller hears "done" before
-//! the commit that holds its writes, so a reply still means durable (as
-//! durable as `synchronous = NORMAL` is), while under load one commit and
-//! one thread wake-up serve a whole batch instead of one per write.
+//! every job waiting (up to [`MAX_BATCH`]), runs them inside one `BEGIN
+//! IMMEDIATE` transaction, commits once, and only then answers the callers.
+//! No caller hears "done" before the commit that holds its writes, so a
+//! reply still means durable (as durable as `synchronous = NORMAL` is),
+//! while under load one commit and one thread wake-up serve a whole batch
+//! instead of one per write.
+//!
+//! A failing job must not take the others down, nor leave half its writes.
+//! Most failures happen before a job writes anything (a ceremony already
+//! used, a name taken: SQLite undoes a failed statement by itself), so a
+//! batch runs optimistically, without savepoints, which cost a copy of every
+//! page a job touches: a job that fails without a change (SQLite's change
+//! counter) simply reports its error. Only a job that fails AFTER writing
+//! forces a rollback; its error is reported and the batch's earlier jobs
+//! are run again, each in its own SAVEPOINT (the careful mode, kept for that
+//! one batch). Jobs are therefore `FnMut`: running one twice on the same
+//! state must give the same result, which holds for closures that only
+//! read their captures and the database.
 //!
 //! Checkpoints are moved off this thread too: the writer's automatic
 //! checkpoint is off, and once the WAL holds [`CHECKPOINT_FRAMES`] frames the
@@ -57,7 +68,7 @@ pub(super) trait Job: Send {
 
 /// A job from a closure, answered through a oneshot channel.
 pub(super) struct Pending<T, F> {
-    f: Option<F>,
+    f: F,
     out: Option<Result<T>>,
     reply: oneshot::Sender<Result<T>>,
 }
@@ -65,12 +76,12 @@ pub(super) struct Pending<T, F> {
 impl<T, F> Pending<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    F: FnMut(&Connection) -> Result<T> + Send + 'static,
 {
     pub fn job(f: F) -> (Box<dyn Job>, oneshot::Receiver<Result<T>>) {
         let (reply, answer) = oneshot::channel();
         let job = Pending {
-            f: Some(f),
+            f,
             out: None,
             reply,
         };
@@ -81,13 +92,10 @@ where
 impl<T, F> Job for Pending<T, F>
 where
     T: Send + 'static,
-    F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    F: FnMut(&Connection) -> Result<T> + Send + 'static,
 {
     fn run(&mut self, conn: &Connection) -> bool {
-        let out = match self.f.take() {
-            Some(f) => f(conn),
-            None => Err(Error::internal("a write job ran twice")),
-        };
+        let out = (self.f)(conn);
         let ok = out.is_ok();
         self.out = Some(out);
         ok
@@ -113,6 +121,7 @@ pub(super) fn run(
     checkpoints: Option<SyncSender<()>>,
 ) {
     let mut queue: VecDeque<Box<dyn Job>> = VecDeque::new();
+    let mut mode = Mode::Optimistic;
     writer.blocking_lock().wal_hook(Some(note_wal_frames));
     loop {
         if queue.is_empty() {
@@ -130,7 +139,7 @@ pub(super) fn run(
         // The import holds this lock across its whole transaction.
         let mut conn = writer.blocking_lock();
         super::conns::end_abandoned_transaction(&mut conn);
-        run_batch(&conn, &mut queue);
+        mode = run_batch(&conn, &mut queue, mode);
         drop(conn);
         if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
             if let Some(nudge) = &checkpoints {
@@ -141,21 +150,33 @@ pub(super) fn run(
     }
 }
 
-/// Runs the queued jobs in one transaction and answers them. Jobs left in the queue (after a transaction-wide failure) go
-/// into the next batch.
-fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) {
+/// How a batch keeps its jobs apart (see the module notes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Optimistic,
+    Careful,
+}
+
+/// Runs the queued jobs in one transaction and answers them; the mode for
+/// the next batch. Jobs left in the queue (after a transaction-wide failure,
+/// or to be redone carefully) go into the next batch.
+fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>, mode: Mode) -> Mode {
     if let Err(e) = exec(conn, "BEGIN IMMEDIATE", []).db() {
         for job in queue.drain(..) {
             job.answer(Some(e.clone()));
         }
-        return;
+        return Mode::Optimistic;
     }
+    let careful = mode == Mode::Careful;
     let mut ran: Vec<Box<dyn Job>> = Vec::with_capacity(queue.len());
     while let Some(mut job) = queue.pop_front() {
-        if let Err(e) = exec(conn, "SAVEPOINT job", []).db() {
-            job.answer(Some(e));
-            continue;
+        if careful {
+            if let Err(e) = exec(conn, "SAVEPOINT job", []).db() {
+                job.answer(Some(e));
+                continue;
+            }
         }
+        let before = conn.total_changes();
         let ok = job.run(conn);
         if conn.is_autocommit() {
             // Some errors (I/O, a full disk) roll back the whole transaction:
@@ -165,16 +186,27 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) {
                 earlier.answer(Some(lost.clone()));
             }
             job.answer(None);
-            return;
+            return Mode::Optimistic;
         }
-        let end = if ok {
-            exec(conn, "RELEASE job", [])
-        } else {
-            exec(conn, "ROLLBACK TO job", []).and_then(|_| exec(conn, "RELEASE job", []))
-        };
-        if let Err(e) = end.db() {
-            abandon(conn, ran, job, e);
-            return;
+        if careful {
+            let end = if ok {
+                exec(conn, "RELEASE job", [])
+            } else {
+                exec(conn, "ROLLBACK TO job", []).and_then(|_| exec(conn, "RELEASE job", []))
+            };
+            if let Err(e) = end.db() {
+                abandon(conn, ran, job, e);
+                return Mode::Optimistic;
+            }
+        } else if !ok && conn.total_changes() != before {
+            // Half-written: undo the batch, report this job's error, and
+            // redo the others carefully.
+            let _ = exec(conn, "ROLLBACK", []);
+            job.answer(None);
+            for earlier in ran.into_iter().rev() {
+                queue.push_front(earlier);
+            }
+            return Mode::Careful;
         }
         ran.push(job);
     }
@@ -185,17 +217,18 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>) {
             }
         }
         Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
+            let _ = exec(conn, "ROLLBACK", []);
             for job in ran {
                 job.answer(Some(e.clone()));
             }
         }
     }
+    Mode::Optimistic
 }
 
 /// Rolls the batch back after its bookkeeping failed, answering every job.
 fn abandon(conn: &Connection, ran: Vec<Box<dyn Job>>, job: Box<dyn Job>, e: Error) {
-    let _ = conn.execute_batch("ROLLBACK");
+    let _ = exec(conn, "ROLLBACK", []);
     for earlier in ran {
         earlier.answer(Some(e.clone()));
     }

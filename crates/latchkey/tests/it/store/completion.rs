@@ -245,3 +245,56 @@ async fn the_one_call_reads_stay_inside_the_org() {
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let (org, admin, _) = create_org(db.store.as_ref(), "Acme").await;
+        db.store
+            .complete_registration(&registration(credential(&admin, b"k", T0)))
+            .await
+            .unwrap();
+        for round in 0..5 {
+            // It consumes its ceremony, then fails on the duplicate credential id.
+            let doomed = ceremony(&org.id, T0.plus_secs(300));
+            db.store.insert_ceremony(&doomed, CAP, T0).await.unwrap();
+            let mut failing = registration(credential(&admin, b"k", T0));
+            failing.ceremony = Some(doomed.id.clone());
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut sessions = Vec::new();
+            for i in 0..12 {
+                let store: Arc<dyn Store> = Arc::clone(&db.store);
+                if i == 6 {
+                    let failing = failing.clone();
+                    tasks.spawn(async move { store.complete_registration(&failing).await });
+                    continue;
+                }
+                let c = ceremony(&org.id, T0.plus_secs(300));
+                store.insert_ceremony(&c, CAP, T0).await.unwrap();
+                let commit = sign_in(&admin, &c.id, b"k");
+                sessions.push(commit.session.clone().unwrap().id);
+                tasks.spawn(async move { store.complete_authentication(&commit).await });
+            }
+            let results = tasks.join_all().await;
+            let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+            assert_eq!(failed.len(), 1, "{b} round {round}: {failed:?}");
+            assert_eq!(
+                failed[0].code,
+                ErrorCode::CredentialAlreadyRegistered,
+                "{b}"
+            );
+            assert_eq!(
+                db.store.get_ceremony(&org.id, &doomed.id).await.unwrap(),
+                doomed,
+                "{b} round {round}: the failed commit's consumption was undone"
+            );
+            for sid in &sessions {
+                assert!(
+                    db.store.get_session(&org.id, sid).await.unwrap().is_some(),
+                    "{b} round {round}: every neighbour committed"
+                );
+            }
+        }
+    }
+}
