@@ -51,12 +51,9 @@ impl Conns {
     /// A file database: the writer, a snapshot connection for long reads and
     /// one for the checkpointer thread.
     pub fn new(writer: Connection, snapshot: Connection, checkpoints: Connection) -> Result<Conns> {
-        let (nudge, nudges) = mpsc::sync_channel(1);
-        spawn("latchkey-sqlite-checkpoint", move || {
-            writer::checkpointer(checkpoints, nudges)
-        })?;
+        let checkpoints = writer::Checkpoints::start(checkpoints)?;
         let snapshot = Some(Arc::new(StdMutex::new(snapshot)));
-        Conns::start(writer, snapshot, Some(nudge))
+        Conns::start(writer, snapshot, Some(checkpoints))
     }
 
     /// An in-memory database: one connection does everything.
@@ -67,13 +64,13 @@ impl Conns {
     fn start(
         writer: Connection,
         snapshot: Option<Arc<StdMutex<Connection>>>,
-        nudge: Option<mpsc::SyncSender<()>>,
+        checkpoints: Option<writer::Checkpoints>,
     ) -> Result<Conns> {
         let writer = Arc::new(Mutex::new(writer));
         let (jobs, queue) = mpsc::channel();
         let owned = writer.clone();
         spawn("latchkey-sqlite-writer", move || {
-            writer::run(owned, queue, nudge)
+            writer::run(owned, queue, checkpoints)
         })?;
         Ok(Conns {
             writer,

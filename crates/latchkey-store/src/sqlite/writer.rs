@@ -19,16 +19,23 @@
 //! state must give the same result, which holds for closures that only
 //! read their captures and the database.
 //!
-//! Checkpoints are moved off this thread too: the writer's automatic
+//! Checkpoints are mostly moved off this thread: the writer's automatic
 //! checkpoint is off, and once the WAL holds [`CHECKPOINT_FRAMES`] frames the
-//! writer nudges a checkpointer thread, whose own connection copies the WAL
+//! writer asks a checkpointer thread, whose own connection copies the WAL
 //! back into the database (`PASSIVE`: it never blocks the writer). A larger
 //! WAL than SQLite's default (1,000 frames) means pages rewritten by many
 //! commits (index right edges, the org's audit head) are copied back once.
+//! Under steady load the writer appends while the checkpointer copies, so
+//! that copy never reaches the WAL's end, and SQLite only rewinds a WAL
+//! that was copied back entirely: it would grow for ever (measured: one
+//! checkpoint per commit after the first, each with its fsyncs). So once the
+//! checkpointer is done, the writer copies the few frames added since
+//! itself, between two batches, and the next batch rewinds the WAL.
 
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::c_int;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 
@@ -118,7 +125,7 @@ where
 pub(super) fn run(
     writer: Arc<Mutex<Connection>>,
     jobs: Receiver<Box<dyn Job>>,
-    checkpoints: Option<SyncSender<()>>,
+    mut checkpoints: Option<Checkpoints>,
 ) {
     let mut queue: VecDeque<Box<dyn Job>> = VecDeque::new();
     let mut mode = Mode::Optimistic;
@@ -140,11 +147,50 @@ pub(super) fn run(
         let mut conn = writer.blocking_lock();
         super::conns::end_abandoned_transaction(&mut conn);
         mode = run_batch(&conn, &mut queue, mode);
+        if let Some(checkpoints) = &mut checkpoints {
+            checkpoints.after_batch(&conn);
+        }
         drop(conn);
-        if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
-            if let Some(nudge) = &checkpoints {
-                // Full means a nudge is already pending: nothing lost.
-                let _ = nudge.try_send(());
+    }
+}
+
+/// The writer's side of the checkpointer thread.
+pub(super) struct Checkpoints {
+    ask: SyncSender<()>,
+    done: Arc<AtomicBool>,
+    asked: bool,
+}
+
+impl Checkpoints {
+    /// Starts the checkpointer thread on its own connection.
+    pub fn start(conn: Connection) -> Result<Checkpoints> {
+        let (ask, asks) = std::sync::mpsc::sync_channel(1);
+        let done = Arc::new(AtomicBool::new(false));
+        let flag = done.clone();
+        std::thread::Builder::new()
+            .name("latchkey-sqlite-checkpoint".to_owned())
+            .spawn(move || checkpointer(conn, asks, flag))
+            .map_err(Error::internal)?;
+        Ok(Checkpoints {
+            ask,
+            done,
+            asked: false,
+        })
+    }
+
+    /// Between batches: ask for a checkpoint when the WAL is big; once the
+    /// checkpointer has done it, finish it here (see the module notes).
+    fn after_batch(&mut self, conn: &Connection) {
+        if !self.asked {
+            if WAL_FRAMES.get() >= CHECKPOINT_FRAMES {
+                // Full means a request is already pending: nothing lost.
+                let _ = self.ask.try_send(());
+                self.asked = true;
+            }
+        } else if self.done.swap(false, Ordering::AcqRel) {
+            self.asked = false;
+            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
             }
         }
     }
@@ -235,12 +281,13 @@ fn abandon(conn: &Connection, ran: Vec<Box<dyn Job>>, job: Box<dyn Job>, e: Erro
     job.answer(Some(e));
 }
 
-/// Copies the WAL back into the database whenever nudged, on its own
+/// Copies the WAL back into the database whenever asked, on its own
 /// connection, until the writer thread ends.
-pub(super) fn checkpointer(conn: Connection, nudges: Receiver<()>) {
-    while nudges.recv().is_ok() {
+fn checkpointer(conn: Connection, asks: Receiver<()>, done: Arc<AtomicBool>) {
+    while asks.recv().is_ok() {
         if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
             tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
         }
+        done.store(true, Ordering::Release);
     }
 }
