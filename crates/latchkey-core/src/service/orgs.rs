@@ -336,7 +336,7 @@ fn new_user(
     now: crate::clock::Timestamp,
 ) -> User {
     User {
-        id: UserId::generate(),
+        id: UserId::generate_at(now),
         org_id: org.clone(),
         username,
         display_name,

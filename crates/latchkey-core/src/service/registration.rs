@@ -168,8 +168,9 @@ impl Latchkey {
             return fail(ErrorCode::UsernameTaken, "this username is taken");
         }
         let display_name = check_display_name(input.display_name, &username)?;
+        let now = self.now();
         let user = User {
-            id: UserId::generate(),
+            id: UserId::generate_at(now),
             org_id: org.id.clone(),
             display_name,
             username,

@@ -129,6 +129,7 @@ pub(super) fn run(
 ) {
     let mut queue: VecDeque<Box<dyn Job>> = VecDeque::new();
     let mut mode = Mode::Optimistic;
+    batch_scheduling();
     writer.blocking_lock().wal_hook(Some(note_wal_frames));
     loop {
         if queue.is_empty() {
@@ -151,6 +152,26 @@ pub(super) fn run(
             checkpoints.after_batch(&conn);
         }
         drop(conn);
+    }
+}
+
+/// Asks Linux not to let a new job's wake-up preempt the thread that sent
+/// it (`SCHED_BATCH`; same share of the CPU otherwise). Measured on one
+/// core: woken at once for every job, the writer committed batches of about
+/// four jobs, and a commit costs the pages it writes to the WAL whatever
+/// its size; woken when the request threads have nothing left to run, it
+/// finds all their jobs waiting. Batches grow with load on their own,
+/// with no timer, and an idle server still answers at once.
+fn batch_scheduling() {
+    #[cfg(target_os = "linux")]
+    {
+        let param = libc::sched_param { sched_priority: 0 };
+        // SAFETY: pid 0 is the calling thread; `param` outlives the call,
+        // which only reads it.
+        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+        if rc != 0 {
+            tracing::debug!("SCHED_BATCH refused for the SQLite writer thread");
+        }
     }
 }
 
