@@ -78,7 +78,8 @@ def run_once(a, server, scenario, enrol):
            "--users", str(a.users), "--duration", a.duration, "--warmup", a.warmup,
            "--alg", a.alg, "--attestation", a.attestation, "--label", server.name]
     if enrol and server.enrol_token:
-        cmd += ["--enrol-token", server.enrol_token]
+        # One argument: a base64url token may start with '-'.
+        cmd += [f"--enrol-token={server.enrol_token}"]
     pid = server.proc.pid
     cpu_start = cpu_end = None
     result = None
