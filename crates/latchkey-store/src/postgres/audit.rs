@@ -25,31 +25,33 @@ pub(super) async fn append(conn: &mut PgConnection, events: &[AuditEvent]) -> Re
     Ok(())
 }
 
-/// Appends events of one org: reserve `n` sequence numbers (locking the
-/// org's chain head until commit), chain them in memory, insert them, and
-/// move the head.
+/// Appends events of one org: lock the org's chain head until commit, chain
+/// the events in memory, insert them, and move the head with ONE update:
+/// every update of the org row leaves a dead row version behind, and under
+/// load that single row was updated thousands of times a second.
 async fn append_batch(conn: &mut PgConnection, batch: &[AuditEvent]) -> Result<()> {
     let Some(first) = batch.first() else {
         return Ok(());
     };
     let org = first.org_id.as_str();
     let n = i64::try_from(batch.len()).map_err(Error::internal)?;
+    // NO KEY UPDATE: it doesn't conflict with the KEY SHARE locks that
+    // foreign keys to this org take.
     let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(
-        "UPDATE orgs SET audit_seq = audit_seq + $1 WHERE id = $2 RETURNING audit_seq, audit_head",
+        "SELECT audit_seq, audit_head FROM orgs WHERE id = $1 FOR NO KEY UPDATE",
     )
-    .bind(n)
     .bind(org)
     .fetch_optional(&mut *conn)
     .await
     .db()?;
-    let Some((last_seq, mut prev)) = head else {
+    let Some((seq_before, mut prev)) = head else {
         return Err(Error::internal(format!(
             "audit event for unknown org {org}"
         )));
     };
     let mut rows = Vec::with_capacity(batch.len());
     for (i, event) in batch.iter().enumerate() {
-        let seq = last_seq - n + 1 + i64::try_from(i).map_err(Error::internal)?;
+        let seq = seq_before + 1 + i64::try_from(i).map_err(Error::internal)?;
         let hash = event_hash(prev.as_deref(), seq, event);
         rows.push((seq, event, prev.replace(hash.clone()), hash));
     }
@@ -69,7 +71,8 @@ async fn append_batch(conn: &mut PgConnection, batch: &[AuditEvent]) -> Result<(
             .push_bind(hash.clone());
     });
     insert.build().execute(&mut *conn).await.db()?;
-    sqlx::query("UPDATE orgs SET audit_head = $1 WHERE id = $2")
+    sqlx::query("UPDATE orgs SET audit_seq = $1, audit_head = $2 WHERE id = $3")
+        .bind(seq_before + n)
         .bind(prev.as_deref())
         .bind(org)
         .execute(&mut *conn)

@@ -14,6 +14,7 @@ use latchkey_core::{ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
+use super::completions::Completion;
 use super::{audit, ceremonies, orgs, sessions, users, PgStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
@@ -51,58 +52,74 @@ fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
+/// A registration's writes, inside the caller's transaction (see `completions`).
+pub(super) async fn registration_in(
+    conn: &mut PgConnection,
+    commit: &RegistrationCommit,
+) -> Result<()> {
+    let org = &commit.credential.org_id;
+    if let Some(ceremony) = &commit.ceremony {
+        ceremonies::consume(conn, org, ceremony, commit.now).await?;
+    }
+    if let Some(user) = &commit.new_user {
+        users::insert_user(conn, user).await?;
+    }
+    if let Some(invitation) = &commit.invitation {
+        users::consume_invitation(conn, org, invitation, commit.now).await?;
+    }
+    if let Some(user) = &commit.activate_user {
+        users::update_status(conn, org, user, UserStatus::Active).await?;
+    }
+    insert_credential(conn, &commit.credential).await?;
+    if commit.activate_org {
+        orgs::activate(conn, org).await?;
+    }
+    audit::append(conn, &commit.audit).await?;
+    Ok(())
+}
+
+/// An assertion's writes, inside the caller's transaction (see `completions`).
+pub(super) async fn authentication_in(
+    conn: &mut PgConnection,
+    commit: &AuthenticationCommit,
+) -> Result<()> {
+    if let Some(ceremony) = &commit.ceremony {
+        ceremonies::consume(conn, &commit.org_id, ceremony, commit.now).await?;
+    }
+    // MAX: a slower concurrent assertion can never move the counter back.
+    let done = sqlx::query(
+        "UPDATE credentials SET sign_count = GREATEST(sign_count, $1), backup_eligible = $2, \
+         backup_state = $3, last_used_at = $4 WHERE org_id = $5 AND id = $6",
+    )
+    .bind(i64::from(commit.sign_count))
+    .bind(commit.backup_eligible)
+    .bind(commit.backup_state)
+    .bind(commit.now.millis())
+    .bind(commit.org_id.as_str())
+    .bind(commit.credential_id.as_slice())
+    .execute(&mut *conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(credential_not_found());
+    }
+    if let Some(session) = &commit.session {
+        sessions::insert_session(conn, session).await?;
+    }
+    audit::append(conn, &commit.audit).await?;
+    Ok(())
+}
+
 #[async_trait]
 impl CredentialStore for PgStore {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
-        let org = &commit.credential.org_id;
-        let mut tx = self.begin_write().await?;
-        if let Some(ceremony) = &commit.ceremony {
-            ceremonies::consume(&mut tx, org, ceremony, commit.now).await?;
-        }
-        if let Some(user) = &commit.new_user {
-            users::insert_user(&mut tx, user).await?;
-        }
-        if let Some(invitation) = &commit.invitation {
-            users::consume_invitation(&mut tx, org, invitation, commit.now).await?;
-        }
-        if let Some(user) = &commit.activate_user {
-            users::update_status(&mut tx, org, user, UserStatus::Active).await?;
-        }
-        insert_credential(&mut tx, &commit.credential).await?;
-        if commit.activate_org {
-            orgs::activate(&mut tx, org).await?;
-        }
-        audit::append(&mut tx, &commit.audit).await?;
-        tx.commit().await.db()
+        let what = Completion::Registration(commit.clone());
+        self.completions.commit(what).await
     }
 
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        if let Some(ceremony) = &commit.ceremony {
-            ceremonies::consume(&mut tx, &commit.org_id, ceremony, commit.now).await?;
-        }
-        // MAX: a slower concurrent assertion can never move the counter back.
-        let done = sqlx::query(
-            "UPDATE credentials SET sign_count = GREATEST(sign_count, $1), backup_eligible = $2, \
-             backup_state = $3, last_used_at = $4 WHERE org_id = $5 AND id = $6",
-        )
-        .bind(i64::from(commit.sign_count))
-        .bind(commit.backup_eligible)
-        .bind(commit.backup_state)
-        .bind(commit.now.millis())
-        .bind(commit.org_id.as_str())
-        .bind(commit.credential_id.as_slice())
-        .execute(&mut *tx)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
-            return Err(credential_not_found());
-        }
-        if let Some(session) = &commit.session {
-            sessions::insert_session(&mut tx, session).await?;
-        }
-        audit::append(&mut tx, &commit.audit).await?;
-        tx.commit().await.db()
+        let what = Completion::Authentication(commit.clone());
+        self.completions.commit(what).await
     }
 
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {

@@ -6,6 +6,7 @@
 
 mod audit;
 mod ceremonies;
+mod completions;
 mod credentials;
 mod keys;
 mod orgs;
@@ -36,6 +37,7 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone)]
 pub struct PgStore {
     pool: PgPool,
+    completions: completions::Completions,
 }
 
 impl PgStore {
@@ -51,7 +53,8 @@ impl PgStore {
             .run(&pool)
             .await
             .map_err(latchkey_core::Error::internal)?;
-        Ok(PgStore { pool })
+        let completions = completions::Completions::start(pool.clone());
+        Ok(PgStore { pool, completions })
     }
 
     /// The underlying pool (for operational commands and tests).

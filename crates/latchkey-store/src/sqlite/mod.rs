@@ -1,15 +1,13 @@
-//! The SQLite backend: one file, WAL, readers in parallel and one writer, on
-//! rusqlite. SQLite allows a single writer at a time; with several
-//! connections competing for it, the losers sit in SQLite's busy handler,
-//! which sleeps in steps of milliseconds, and that dominated latency under
-//! load. So every write goes through exactly one connection: writers queue on
-//! an async mutex instead, and reads (WAL snapshots) never wait for them.
-//! Each store method is one closure on one connection in `spawn_blocking`
-//! (see [`conns`]): with sqlx every statement and row crossed threads, and a
-//! sign-in's dozen statements cost some sixty context switches.
-//! Writes that span statements run in `BEGIN IMMEDIATE`, so another process
-//! writing the same file (the CLI while the server runs) is waited for up
-//! front rather than failing to upgrade a read transaction.
+//! The SQLite backend: one file, WAL, on rusqlite. Every store call is one
+//! closure run by a single writer thread that owns the connection and
+//! group-commits (see [`writer`]); reads run there too, on its warm page
+//! cache (see [`conns`] for why not a pool of readers). SQLite allows one
+//! writer at a time anyway: with several connections competing for it, the
+//! losers sat in SQLite's busy handler, which sleeps in steps of
+//! milliseconds; with sqlx every statement and row crossed threads. Batches
+//! run in `BEGIN IMMEDIATE`, so another process writing the same file (the
+//! CLI while the server runs) is waited for up front rather than failing to
+//! upgrade a read transaction.
 //!
 //! Migrations stay sqlx's (`MIGRATOR`), applied at open through a short-lived
 //! sqlx pool, so `_sqlx_migrations` is kept exactly as before.
