@@ -37,13 +37,12 @@ async fn append_batch(conn: &mut PgConnection, batch: &[AuditEvent]) -> Result<(
     let n = i64::try_from(batch.len()).map_err(Error::internal)?;
     // NO KEY UPDATE: it doesn't conflict with the KEY SHARE locks that
     // foreign keys to this org take.
-    let head: Option<(i64, Option<Vec<u8>>)> = sqlx::query_as(
-        "SELECT audit_seq, audit_head FROM orgs WHERE id = $1 FOR NO KEY UPDATE",
-    )
-    .bind(org)
-    .fetch_optional(&mut *conn)
-    .await
-    .db()?;
+    let head: Option<(i64, Option<Vec<u8>>)> =
+        sqlx::query_as("SELECT audit_seq, audit_head FROM orgs WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(org)
+            .fetch_optional(&mut *conn)
+            .await
+            .db()?;
     let Some((seq_before, mut prev)) = head else {
         return Err(Error::internal(format!(
             "audit event for unknown org {org}"

@@ -11,6 +11,7 @@ use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
+use super::completions::Completion;
 use super::PgStore;
 use crate::error::{ceremony_refusal, DbResultExt};
 use crate::rows::CeremonyRow;
@@ -27,6 +28,49 @@ impl PgStore {
                 .db()?;
         Ok(ceremony_refusal(matching > 0))
     }
+}
+
+/// Inserts a ceremony unless the org has `max_pending` pending ones, inside
+/// the caller's transaction. One statement: the count and the insert are
+/// evaluated together. Under READ COMMITTED, inserts racing in the same
+/// instant may each see the other's row missing, so the cap can be exceeded
+/// by at most the number of concurrent starts; it bounds pending state, it
+/// is not a quota.
+pub(super) async fn insert(
+    conn: &mut PgConnection,
+    ceremony: &Ceremony,
+    max_pending: i64,
+    now: Timestamp,
+) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO ceremonies \
+         (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
+         WHERE (SELECT COUNT(*) FROM ceremonies \
+                WHERE org_id = $10 AND consumed_at IS NULL AND expires_at > $11) < $12",
+    )
+    .bind(ceremony.id.as_str())
+    .bind(ceremony.org_id.as_str())
+    .bind(ceremony.purpose.as_str())
+    .bind(ceremony.user_id.as_ref().map(|u| u.as_str()))
+    .bind(ceremony.challenge.as_slice())
+    .bind(ceremony.payload_hash.as_deref())
+    .bind(Json(&ceremony.state))
+    .bind(ceremony.created_at.millis())
+    .bind(ceremony.expires_at.millis())
+    .bind(ceremony.org_id.as_str())
+    .bind(now.millis())
+    .bind(max_pending)
+    .execute(conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(Error::new(
+            ErrorCode::TooManyPendingCeremonies,
+            "too many pending ceremonies for this organization; try again later",
+        ));
+    }
+    Ok(())
 }
 
 /// Consumes a pending ceremony read earlier, inside the caller's
@@ -61,39 +105,13 @@ impl CeremonyStore for PgStore {
         max_pending: i64,
         now: Timestamp,
     ) -> Result<()> {
-        // One statement: the count and the insert are evaluated together. Under
-        // READ COMMITTED, inserts racing in the same instant may each see the
-        // other's row missing, so the cap can be exceeded by at most the number
-        // of concurrent starts; it bounds pending state, it is not a quota.
-        let done = sqlx::query(
-            "INSERT INTO ceremonies \
-             (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
-             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
-             WHERE (SELECT COUNT(*) FROM ceremonies \
-                    WHERE org_id = $10 AND consumed_at IS NULL AND expires_at > $11) < $12",
-        )
-        .bind(ceremony.id.as_str())
-        .bind(ceremony.org_id.as_str())
-        .bind(ceremony.purpose.as_str())
-        .bind(ceremony.user_id.as_ref().map(|u| u.as_str()))
-        .bind(ceremony.challenge.as_slice())
-        .bind(ceremony.payload_hash.as_deref())
-        .bind(Json(&ceremony.state))
-        .bind(ceremony.created_at.millis())
-        .bind(ceremony.expires_at.millis())
-        .bind(ceremony.org_id.as_str())
-        .bind(now.millis())
-        .bind(max_pending)
-        .execute(&self.pool)
-        .await
-        .db()?;
-        if done.rows_affected() == 0 {
-            return Err(Error::new(
-                ErrorCode::TooManyPendingCeremonies,
-                "too many pending ceremonies for this organization; try again later",
-            ));
-        }
-        Ok(())
+        // With the completions: one WAL flush for a batch of them.
+        let what = Completion::Ceremony {
+            ceremony: ceremony.clone(),
+            max_pending,
+            now,
+        };
+        self.completions.commit(what).await
     }
 
     async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {

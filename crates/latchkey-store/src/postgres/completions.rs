@@ -1,28 +1,41 @@
-//! Group commit for ceremony completions on PostgreSQL. A completion appends
+//! Group commit for ceremonies on PostgreSQL: their starts (the inserted
+//! ceremony) and completions. A completion appends
 //! audit events, which takes the org's chain head (`orgs.audit_seq`) and
 //! holds its row lock until commit, WAL flush included: measured under load,
 //! nine in ten busy backends were waiting for that lock, and sign-ins of
-//! one org ran one commit at a time. So each node sends its completions to
-//! one task that commits every completion waiting (up to [`MAX_BATCH`]) in
-//! one transaction: one lock hold and one flush per batch. Each completion
-//! runs in its own savepoint (sqlx's nested transaction), so one that fails
-//! undoes only its own writes; callers are answered after the commit.
+//! one org ran one commit at a time. So a node sends its completions to
+//! [`WORKERS`] tasks; each takes every completion waiting (up to
+//! [`MAX_BATCH`]) and commits them in one transaction. Each completion runs
+//! in its own savepoint (sqlx's nested transaction), so one that fails
+//! undoes only its own writes; then the audit events of those that
+//! succeeded are appended together, orgs in a fixed order, just before the
+//! commit: the head is held for one append and one flush per batch, while
+//! the other workers' batches do their own writes meanwhile. Callers are
+//! answered after the commit.
 //!
-//! A batch touches many rows in an order no other node knows, so two nodes'
-//! batches can deadlock (PostgreSQL then aborts one). A completion that
-//! fails with an internal error inside a batch, or whose batch fails to
-//! commit, is therefore run again alone, in a transaction of its own, whose
-//! result stands. Domain refusals (a ceremony already used, a credential
-//! already registered) are final.
+//! Batches touch rows in orders no other node knows, so two nodes' batches
+//! can deadlock (PostgreSQL then aborts one). A completion that fails with an
+//! internal error inside a batch, or whose batch fails to commit, is
+//! therefore run again alone, in a transaction of its own, whose result
+//! stands. Domain refusals (a ceremony already used, a credential already
+//! registered) are final.
 
+use std::sync::Arc;
+
+use latchkey_core::audit::AuditEvent;
+use latchkey_core::clock::Timestamp;
+use latchkey_core::model::Ceremony;
 use latchkey_core::store::{AuthenticationCommit, RegistrationCommit};
 use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::{Connection, PgConnection, PgPool};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::credentials::{authentication_in, registration_in};
+use super::{audit, ceremonies};
 use crate::error::DbResultExt;
 
+/// Batches in flight per node.
+const WORKERS: usize = 4;
 /// Completions per transaction at most: PostgreSQL keeps 64 subtransactions
 /// per backend in shared memory before other sessions' snapshots slow down.
 const MAX_BATCH: usize = 32;
@@ -32,6 +45,23 @@ const MAX_BATCH: usize = 32;
 pub(super) enum Completion {
     Authentication(AuthenticationCommit),
     Registration(RegistrationCommit),
+    /// A new ceremony: no audit event, but a commit (and its WAL flush) of
+    /// its own otherwise, as many as the completions.
+    Ceremony {
+        ceremony: Ceremony,
+        max_pending: i64,
+        now: Timestamp,
+    },
+}
+
+impl Completion {
+    fn audit(&self) -> &[AuditEvent] {
+        match self {
+            Completion::Authentication(c) => &c.audit,
+            Completion::Registration(c) => &c.audit,
+            Completion::Ceremony { .. } => &[],
+        }
+    }
 }
 
 struct Job {
@@ -52,10 +82,13 @@ impl std::fmt::Debug for Job {
 }
 
 impl Completions {
-    /// Starts the task; it ends when the last store clone is dropped.
+    /// Starts the workers; they end when the last store clone is dropped.
     pub fn start(pool: PgPool) -> Completions {
         let (jobs, queue) = mpsc::unbounded_channel();
-        tokio::spawn(run(pool, queue));
+        let queue = Arc::new(Mutex::new(queue));
+        for _ in 0..WORKERS {
+            tokio::spawn(run(pool.clone(), queue.clone()));
+        }
         Completions { jobs }
     }
 
@@ -71,14 +104,20 @@ impl Completions {
     }
 }
 
-async fn run(pool: PgPool, mut queue: mpsc::UnboundedReceiver<Job>) {
+async fn run(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
-    while let Some(first) = queue.recv().await {
-        batch.push(first);
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    loop {
+        {
+            let mut queue = queue.lock().await;
+            let Some(first) = queue.recv().await else {
+                return;
+            };
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
             }
         }
         let results = commit_batch(&pool, &batch).await;
@@ -116,7 +155,22 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         };
         results.push(result);
     }
-    if let Err(e) = tx.commit().await.db() {
+    // Orgs in a fixed order, so workers never wait for each other's heads
+    // crosswise; within an org, the completions' order.
+    let mut events: Vec<&AuditEvent> = batch
+        .iter()
+        .zip(&results)
+        .filter(|(_, r)| r.is_ok())
+        .flat_map(|(job, _)| job.what.audit())
+        .collect();
+    events.sort_by(|a, b| a.org_id.cmp(&b.org_id));
+    let events: Vec<AuditEvent> = events.into_iter().cloned().collect();
+    // Without its events nothing commits (dropping `tx` rolls back).
+    let committed = match audit::append(&mut tx, &events).await {
+        Ok(()) => tx.commit().await.db(),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = committed {
         return results.into_iter().map(|_| Err(e.clone())).collect();
     }
     results
@@ -126,6 +180,7 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
 async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
     let mut tx = pool.begin().await.db()?;
     apply(&mut tx, what).await?;
+    audit::append(&mut tx, what.audit()).await?;
     tx.commit().await.db()
 }
 
@@ -133,5 +188,10 @@ async fn apply(conn: &mut PgConnection, what: &Completion) -> Result<()> {
     match what {
         Completion::Authentication(commit) => authentication_in(conn, commit).await,
         Completion::Registration(commit) => registration_in(conn, commit).await,
+        Completion::Ceremony {
+            ceremony,
+            max_pending,
+            now,
+        } => ceremonies::insert(conn, ceremony, *max_pending, *now).await,
     }
 }

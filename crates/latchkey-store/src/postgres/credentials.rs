@@ -52,7 +52,8 @@ fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
-/// A registration's writes, inside the caller's transaction (see `completions`).
+/// A registration's writes but its audit events, inside the caller's
+/// transaction (see `completions`, which appends those last).
 pub(super) async fn registration_in(
     conn: &mut PgConnection,
     commit: &RegistrationCommit,
@@ -74,11 +75,10 @@ pub(super) async fn registration_in(
     if commit.activate_org {
         orgs::activate(conn, org).await?;
     }
-    audit::append(conn, &commit.audit).await?;
     Ok(())
 }
 
-/// An assertion's writes, inside the caller's transaction (see `completions`).
+/// An assertion's writes but its audit events, as above.
 pub(super) async fn authentication_in(
     conn: &mut PgConnection,
     commit: &AuthenticationCommit,
@@ -106,7 +106,6 @@ pub(super) async fn authentication_in(
     if let Some(session) = &commit.session {
         sessions::insert_session(conn, session).await?;
     }
-    audit::append(conn, &commit.audit).await?;
     Ok(())
 }
 

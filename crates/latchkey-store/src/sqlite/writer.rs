@@ -35,6 +35,7 @@
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::ffi::c_int;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
@@ -114,7 +115,7 @@ where
             (_, Some(Err(e))) => Err(e),
             (Some(e), _) => Err(e),
             (None, Some(out)) => out,
-            (None, None) => Err(Error::internal("a write job was answered unrun")),
+            (None, None) => Err(Error::internal("a store call panicked or never ran")),
         };
         // The caller may have gone (its request was cancelled); nothing to do.
         let _ = self.reply.send(out);
@@ -244,7 +245,11 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>, mode: Mode) 
             }
         }
         let before = conn.total_changes();
-        let ok = job.run(conn);
+        // A panicking job fails alone (it may have written: treated as
+        // half-written) instead of taking the writer thread down with it.
+        let run = std::panic::catch_unwind(AssertUnwindSafe(|| job.run(conn)));
+        let panicked = run.is_err();
+        let ok = run.unwrap_or(false);
         if conn.is_autocommit() {
             // Some errors (I/O, a full disk) roll back the whole transaction:
             // the jobs before this one lost their writes too.
@@ -265,7 +270,7 @@ fn run_batch(conn: &Connection, queue: &mut VecDeque<Box<dyn Job>>, mode: Mode) 
                 abandon(conn, ran, job, e);
                 return Mode::Optimistic;
             }
-        } else if !ok && conn.total_changes() != before {
+        } else if !ok && (panicked || conn.total_changes() != before) {
             // Half-written: undo the batch, report this job's error, and
             // redo the others carefully.
             let _ = exec(conn, "ROLLBACK", []);
@@ -312,3 +317,7 @@ fn checkpointer(conn: Connection, asks: Receiver<()>, done: Arc<AtomicBool>) {
         done.store(true, Ordering::Release);
     }
 }
+
+#[cfg(test)]
+#[path = "writer_tests.rs"]
+mod tests;
