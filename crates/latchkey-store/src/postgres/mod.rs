@@ -14,13 +14,14 @@ mod sessions;
 mod transfer;
 mod users;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::store::{Purged, Store};
 use latchkey_core::Result;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use sqlx::{Postgres, Transaction};
 
 use crate::error::DbResultExt;
@@ -43,10 +44,22 @@ pub struct PgStore {
 impl PgStore {
     /// Connects and applies migrations (under the migration lock).
     pub async fn open(url: &str) -> Result<PgStore> {
+        // Plan every execution with the table sizes of the moment. sqlx keeps
+        // each statement prepared for a connection's life, and PostgreSQL's
+        // cached generic plan, chosen while the tables were tiny, stayed even
+        // as they grew (until an ANALYZE, which autovacuum may not run in
+        // time, or at all): measured with auto_explain, the username lookup
+        // kept scanning every user of the org through the (org_id, id) index,
+        // and sign-ins by username fell from ~1,000/s to ~300/s as a
+        // benchmark registered users. Planning these short statements costs
+        // far less than one such scan.
+        let options = PgConnectOptions::from_str(url)
+            .db()?
+            .options([("plan_cache_mode", "force_custom_plan")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect(url)
+            .connect_with(options)
             .await
             .db()?;
         MIGRATOR
