@@ -178,7 +178,7 @@ impl Latchkey {
             kind: UserKind::Human,
             status: UserStatus::Active,
             user_handle: random::bytes::<16>().to_vec(),
-            created_at: self.now(),
+            created_at: now,
         };
         let pending = PendingRegistration {
             user_id: user.id.to_string(),
@@ -262,8 +262,7 @@ impl Latchkey {
             created_at: now,
             last_used_at: None,
         };
-        let mut commit = self.registration_commit(&org, credential.clone(), pending, now)?;
-        commit.ceremony = Some(ceremony.id.clone());
+        let commit = self.registration_commit(&org, ceremony, credential.clone(), pending, now)?;
         self.store.complete_registration(&commit).await?;
         Ok(CredentialView::from(&credential))
     }
@@ -271,6 +270,7 @@ impl Latchkey {
     fn registration_commit(
         &self,
         org: &Org,
+        ceremony: &Ceremony,
         credential: Credential,
         pending: PendingRegistration,
         now: crate::clock::Timestamp,
@@ -316,7 +316,7 @@ impl Latchkey {
             );
         }
         Ok(RegistrationCommit {
-            ceremony: None,
+            ceremony: Some(ceremony.id.clone()),
             activate_user: invitation.as_ref().map(|_| user_id.clone()),
             credential,
             new_user,

@@ -69,16 +69,10 @@ struct Job {
     reply: oneshot::Sender<Result<()>>,
 }
 
-/// The node's side of the completion task.
+/// The node's side of the completion workers.
 #[derive(Debug, Clone)]
 pub(super) struct Completions {
     jobs: mpsc::UnboundedSender<Job>,
-}
-
-impl std::fmt::Debug for Job {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Job").finish_non_exhaustive()
-    }
 }
 
 impl Completions {
@@ -97,10 +91,10 @@ impl Completions {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { what, reply })
-            .map_err(|_| Error::internal("the completion task has stopped"))?;
+            .map_err(|_| Error::internal("the completion workers have stopped"))?;
         answer
             .await
-            .map_err(|_| Error::internal("the completion task dropped a commit"))?
+            .map_err(|_| Error::internal("the completion workers dropped a commit"))?
     }
 }
 
@@ -121,9 +115,11 @@ async fn run(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
             }
         }
         let results = commit_batch(&pool, &batch).await;
+        // A batch of one already ran alone: its result stands.
+        let shared = batch.len() > 1;
         for (job, result) in batch.drain(..).zip(results) {
             let result = match result {
-                Err(e) if e.code == ErrorCode::Internal => alone(&pool, &job.what).await,
+                Err(e) if shared && e.code == ErrorCode::Internal => alone(&pool, &job.what).await,
                 other => other,
             };
             // The caller may have gone (its request was cancelled).

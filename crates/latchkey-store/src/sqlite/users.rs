@@ -107,23 +107,37 @@ pub(super) fn consume_invitation(
     Err(invitation_refusal(used_at))
 }
 
+const USER_BY_ID: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE org_id = ? AND id = ?"
+);
+const USER_BY_USERNAME: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE org_id = ? AND username = ?"
+);
+const USER_BY_HANDLE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users WHERE org_id = ? AND user_handle = ?"
+);
+
 /// One user of the org by id.
 pub(super) fn user_on(conn: &Connection, org: &OrgId, id: &UserId) -> Result<Option<User>> {
-    let sql = concat!(
-        "SELECT ",
-        user_columns!(),
-        " FROM users WHERE org_id = ? AND id = ?"
-    );
-    let row = one(
-        conn,
-        sql,
-        params![org.as_str(), id.as_str()],
-        UserRow::from_rusqlite,
-    )?;
-    row.map(User::try_from).transpose()
+    user_by_key(conn, USER_BY_ID, org, &Key::Text(id.as_str().to_owned()))
 }
 
 /// One user by a unique key of the org: `sql` binds the org, then `key`.
+fn user_by_key(conn: &Connection, sql: &str, org: &OrgId, key: &Key) -> Result<Option<User>> {
+    let row = match key {
+        Key::Text(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
+        Key::Bytes(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
+    };
+    row.map(User::try_from).transpose()
+}
+
+/// [`user_by_key`] as one store call.
 async fn user_by(
     store: &SqliteStore,
     sql: &'static str,
@@ -133,13 +147,7 @@ async fn user_by(
     let org = org.clone();
     store
         .conns
-        .read(move |conn| {
-            let row = match &key {
-                Key::Text(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
-                Key::Bytes(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
-            };
-            row.map(User::try_from).transpose()
-        })
+        .read(move |conn| user_by_key(conn, sql, &org, &key))
         .await
 }
 
@@ -151,21 +159,13 @@ enum Key {
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>> {
-        let sql = concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE org_id = ? AND id = ?"
-        );
-        user_by(self, sql, org, Key::Text(id.as_str().to_owned())).await
+        let key = Key::Text(id.as_str().to_owned());
+        user_by(self, USER_BY_ID, org, key).await
     }
 
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>> {
-        let sql = concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE org_id = ? AND username = ?"
-        );
-        user_by(self, sql, org, Key::Text(username.to_owned())).await
+        let key = Key::Text(username.to_owned());
+        user_by(self, USER_BY_USERNAME, org, key).await
     }
 
     async fn user_with_credentials(
@@ -173,24 +173,12 @@ impl UserStore for SqliteStore {
         org: &OrgId,
         username: &str,
     ) -> Result<Option<(User, Vec<Credential>)>> {
-        let (org, username) = (org.clone(), username.to_owned());
+        let (org, key) = (org.clone(), Key::Text(username.to_owned()));
         self.conns
             .read(move |conn| {
-                let sql = concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users WHERE org_id = ? AND username = ?"
-                );
-                let Some(row) = one(
-                    conn,
-                    sql,
-                    params![org.as_str(), username],
-                    UserRow::from_rusqlite,
-                )?
-                else {
+                let Some(user) = user_by_key(conn, USER_BY_USERNAME, &org, &key)? else {
                     return Ok(None);
                 };
-                let user = User::try_from(row)?;
                 let creds = credentials::user_credentials_on(conn, &org, &user.id)?;
                 Ok(Some((user, creds)))
             })
@@ -198,12 +186,8 @@ impl UserStore for SqliteStore {
     }
 
     async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>> {
-        let sql = concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE org_id = ? AND user_handle = ?"
-        );
-        user_by(self, sql, org, Key::Bytes(handle.to_vec())).await
+        let key = Key::Bytes(handle.to_vec());
+        user_by(self, USER_BY_HANDLE, org, key).await
     }
 
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>> {
