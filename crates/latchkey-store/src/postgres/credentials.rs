@@ -257,16 +257,18 @@ impl CredentialStore for PgStore {
         audit: &[AuditEvent],
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query("DELETE FROM credentials WHERE org_id = $1 AND id = $2")
-            .bind(org.as_str())
-            .bind(id)
-            .execute(&mut *tx)
-            .await
-            .db()?;
-        if done.rows_affected() == 0 {
+        let owner: Option<String> = sqlx::query_scalar(
+            "DELETE FROM credentials WHERE org_id = $1 AND id = $2 RETURNING user_id",
+        )
+        .bind(org.as_str())
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await
+        .db()?;
+        let Some(owner) = owner else {
             return Err(credential_not_found());
-        }
-        sessions::revoke_for_credential(&mut tx, org, id, now).await?;
+        };
+        sessions::revoke_for_credential(&mut tx, org, &owner, id, now).await?;
         audit::append(&mut tx, audit).await?;
         tx.commit().await.db()
     }

@@ -37,18 +37,22 @@ pub(super) async fn insert_session(conn: &mut PgConnection, s: &Session) -> Resu
 }
 
 /// Revokes every unrevoked session the credential created; returns how many.
+/// Found through the owner's sessions (`sessions_user_idx`): an index on the
+/// credential would cost every sign-in a write for this rare deletion.
 pub(super) async fn revoke_for_credential(
     conn: &mut PgConnection,
     org: &OrgId,
+    owner: &str,
     credential_id: &[u8],
     now: Timestamp,
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at = $1 \
-         WHERE org_id = $2 AND credential_id = $3 AND revoked_at IS NULL",
+         WHERE org_id = $2 AND user_id = $3 AND credential_id = $4 AND revoked_at IS NULL",
     )
     .bind(now.millis())
     .bind(org.as_str())
+    .bind(owner)
     .bind(credential_id)
     .execute(conn)
     .await

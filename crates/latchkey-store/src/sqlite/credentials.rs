@@ -51,9 +51,8 @@ fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
-/// Runs one UPDATE/DELETE of a credential by org and id in a transaction,
-/// then `more`, then the audit events; `credential_not_found` when the
-/// statement matched nothing.
+/// Runs one UPDATE of a credential by org and id in a transaction, then the
+/// audit events; `credential_not_found` when the statement matched nothing.
 async fn change_credential(
     store: &SqliteStore,
     sql: &'static str,
@@ -61,7 +60,6 @@ async fn change_credential(
     org: &OrgId,
     id: &[u8],
     audit: &[AuditEvent],
-    mut more: impl FnMut(&Connection, &OrgId, &[u8]) -> Result<()> + Send + 'static,
 ) -> Result<()> {
     let (org, id, audit) = (org.clone(), id.to_vec(), audit.to_vec());
     store
@@ -75,7 +73,6 @@ async fn change_credential(
             if changed == 0 {
                 return Err(credential_not_found());
             }
-            more(tx, &org, &id)?;
             audit::append(tx, &audit)
         })
         .await
@@ -246,16 +243,7 @@ impl CredentialStore for SqliteStore {
         audit: &[AuditEvent],
     ) -> Result<()> {
         let sql = "UPDATE credentials SET name = ? WHERE org_id = ? AND id = ?";
-        change_credential(
-            self,
-            sql,
-            Some(name.to_owned()),
-            org,
-            id,
-            audit,
-            |_, _, _| Ok(()),
-        )
-        .await
+        change_credential(self, sql, Some(name.to_owned()), org, id, audit).await
     }
 
     async fn delete_credential(
@@ -265,11 +253,20 @@ impl CredentialStore for SqliteStore {
         now: Timestamp,
         audit: &[AuditEvent],
     ) -> Result<()> {
-        let sql = "DELETE FROM credentials WHERE org_id = ? AND id = ?";
-        change_credential(self, sql, None, org, id, audit, move |tx, org, id| {
-            sessions::revoke_for_credential(tx, org, id, now).map(|_| ())
-        })
-        .await
+        let (org, id, audit) = (org.clone(), id.to_vec(), audit.to_vec());
+        self.conns
+            .write(move |tx| {
+                let owner = one(
+                    tx,
+                    "DELETE FROM credentials WHERE org_id = ? AND id = ? RETURNING user_id",
+                    params![org.as_str(), id],
+                    |r| r.get::<_, String>(0),
+                )?
+                .ok_or_else(credential_not_found)?;
+                sessions::revoke_for_credential(tx, &org, &owner, &id, now)?;
+                audit::append(tx, &audit)
+            })
+            .await
     }
 
     async fn flag_credential_cloned(
@@ -279,7 +276,7 @@ impl CredentialStore for SqliteStore {
         audit: &[AuditEvent],
     ) -> Result<()> {
         let sql = "UPDATE credentials SET possibly_cloned = 1 WHERE org_id = ? AND id = ?";
-        change_credential(self, sql, None, org, id, audit, |_, _, _| Ok(())).await
+        change_credential(self, sql, None, org, id, audit).await
     }
 }
 

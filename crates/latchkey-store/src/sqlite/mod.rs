@@ -222,3 +222,7 @@ impl Store for SqliteStore {
             .await
     }
 }
+
+#[cfg(test)]
+#[path = "migration_tests.rs"]
+mod migration_tests;

@@ -40,17 +40,20 @@ pub(super) fn insert_session(conn: &Connection, s: &Session) -> Result<()> {
 }
 
 /// Revokes every unrevoked session the credential created; returns how many.
+/// Found through the owner's sessions (`sessions_user_idx`): an index on the
+/// credential would cost every sign-in a write for this rare deletion.
 pub(super) fn revoke_for_credential(
     conn: &Connection,
     org: &OrgId,
+    owner: &str,
     credential_id: &[u8],
     now: Timestamp,
 ) -> Result<u64> {
     exec(
         conn,
         "UPDATE sessions SET revoked_at = ? \
-         WHERE org_id = ? AND credential_id = ? AND revoked_at IS NULL",
-        params![now.millis(), org.as_str(), credential_id],
+         WHERE org_id = ? AND user_id = ? AND credential_id = ? AND revoked_at IS NULL",
+        params![now.millis(), org.as_str(), owner, credential_id],
     )
     .db()
 }

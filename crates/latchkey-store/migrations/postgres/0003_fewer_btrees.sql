@@ -1,0 +1,5 @@
+-- Mirrors migrations/sqlite/0003_fewer_btrees.sql (its index part): revoking
+-- the sessions of a deleted passkey finds them through the owner
+-- (sessions_user_idx), so every sign-in no longer writes a random-position
+-- leaf of this index.
+DROP INDEX sessions_credential_idx;
