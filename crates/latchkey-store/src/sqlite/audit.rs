@@ -1,7 +1,9 @@
 //! Appending audit events inside the caller's transaction: each event takes
-//! the next sequence number of its org (bumping `orgs.audit_seq`) and extends
-//! the org's hash chain. The head is reserved in the caller's transaction and
-//! held until its commit, so appends of one org serialize.
+//! the next sequence number of its org (`orgs.audit_seq`) and extends the
+//! org's hash chain. Every SQLite write runs in a `BEGIN IMMEDIATE`
+//! transaction (the writer thread's batch), which holds the database's one
+//! write lock until its commit, so reading the head and then moving it can't
+//! interleave with another append.
 
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::ids::AuditId;
@@ -13,8 +15,8 @@ use crate::chain::event_hash;
 use crate::error::DbResultExt;
 
 pub(super) fn append(conn: &Connection, events: &[AuditEvent]) -> Result<()> {
-    // Consecutive events of one org share one reservation: two head updates
-    // per batch instead of two per event (a sign-in writes two events).
+    // Consecutive events of one org share one head read and one head update
+    // (a sign-in writes two events).
     let mut rest = events;
     while let Some(first) = rest.first() {
         let n = rest.iter().take_while(|e| e.org_id == first.org_id).count();
@@ -25,32 +27,28 @@ pub(super) fn append(conn: &Connection, events: &[AuditEvent]) -> Result<()> {
     Ok(())
 }
 
-/// Appends events of one org: reserve `n` sequence numbers (the org's chain
-/// head, locked until commit), chain them in memory, insert them, and move
-/// the head. The inserts are one cached statement each: with rusqlite a
-/// statement costs no thread hand-off, so a multi-row INSERT gains nothing.
+/// Appends events of one org: read the org's chain head, chain the events
+/// in memory, insert them, and move the head once. The inserts are one
+/// cached statement each: with rusqlite a statement costs no thread
+/// hand-off, so a multi-row INSERT gains nothing.
 fn append_batch(conn: &Connection, batch: &[AuditEvent]) -> Result<()> {
     let Some(first) = batch.first() else {
         return Ok(());
     };
     let org = first.org_id.as_str();
-    let n = i64::try_from(batch.len()).map_err(Error::internal)?;
     let head: Option<(i64, Option<Vec<u8>>)> = conn
-        .prepare_cached(
-            "UPDATE orgs SET audit_seq = audit_seq + ? WHERE id = ? \
-             RETURNING audit_seq, audit_head",
-        )
+        .prepare_cached("SELECT audit_seq, audit_head FROM orgs WHERE id = ?")
         .db()?
-        .query_row(params![n, org], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row([org], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .db()?;
-    let Some((last_seq, mut prev)) = head else {
+    let Some((mut seq, mut prev)) = head else {
         return Err(Error::internal(format!(
             "audit event for unknown org {org}"
         )));
     };
-    for (i, event) in batch.iter().enumerate() {
-        let seq = last_seq - n + 1 + i64::try_from(i).map_err(Error::internal)?;
+    for event in batch {
+        seq += 1;
         let hash = event_hash(prev.as_deref(), seq, event);
         exec(
             conn,
@@ -75,8 +73,8 @@ fn append_batch(conn: &Connection, batch: &[AuditEvent]) -> Result<()> {
     }
     exec(
         conn,
-        "UPDATE orgs SET audit_head = ? WHERE id = ?",
-        params![prev.as_deref(), org],
+        "UPDATE orgs SET audit_seq = ?, audit_head = ? WHERE id = ?",
+        params![seq, prev.as_deref(), org],
     )
     .db()?;
     Ok(())
