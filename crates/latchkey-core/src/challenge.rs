@@ -12,7 +12,7 @@ use crate::webauthn::json::b64url_encode;
 const DOMAIN: &[u8] = b"latchkey.challenge.v1\0";
 
 pub fn random_challenge() -> Vec<u8> {
-    random::bytes::<32>().to_vec()
+    random::unique_bytes::<32>().to_vec()
 }
 
 /// `sha256:<b64url>` of a payload's canonical JSON form (object keys sorted,

@@ -292,18 +292,18 @@ impl Latchkey {
             .update_org_settings(org_id, &settings, &[event])
             .await?;
         self.orgs.evict(org_id);
-        Ok(self.org(org_id).await?.settings)
+        Ok(self.org(org_id).await?.settings.clone())
     }
 
     /// The full settings, for the operator's CLI.
     pub async fn operator_settings(&self, org_id: &OrgId) -> Result<OrgSettings> {
-        Ok(self.org(org_id).await?.settings)
+        Ok(self.org(org_id).await?.settings.clone())
     }
 
     /// The full settings. Admins only.
     pub async fn settings(&self, p: &Principal) -> Result<OrgSettings> {
         p.require_admin()?;
-        Ok(self.org(&p.org_id).await?.settings)
+        Ok(self.org(&p.org_id).await?.settings.clone())
     }
 
     pub async fn update_settings(
@@ -343,7 +343,7 @@ fn new_user(
         role,
         kind: UserKind::Human,
         status: UserStatus::Invited,
-        user_handle: random::bytes::<16>().to_vec(),
+        user_handle: random::unique_bytes::<16>().to_vec(),
         created_at: now,
     }
 }

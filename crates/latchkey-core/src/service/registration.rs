@@ -5,6 +5,7 @@
 //! the user's activation, the invitation's consumption and (for the
 //! bootstrap link) the org's activation in one store transaction.
 
+use serde::Deserialize;
 use serde_json::json;
 
 use super::options;
@@ -177,7 +178,7 @@ impl Latchkey {
             role: Role::Member,
             kind: UserKind::Human,
             status: UserStatus::Active,
-            user_handle: random::bytes::<16>().to_vec(),
+            user_handle: random::unique_bytes::<16>().to_vec(),
             created_at: now,
         };
         let pending = PendingRegistration {
@@ -231,7 +232,7 @@ impl Latchkey {
         let org = self.org(org_id).await?;
         let now = self.now();
         let pending: PendingRegistration =
-            serde_json::from_value(ceremony.state.clone()).map_err(Error::internal)?;
+            PendingRegistration::deserialize(&ceremony.state).map_err(Error::internal)?;
         let policy = self.attestation_policy(&org)?;
         let check = RegistrationCheck {
             challenge: &ceremony.challenge,
