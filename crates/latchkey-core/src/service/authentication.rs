@@ -316,7 +316,7 @@ impl Latchkey {
         response: &AuthenticationResponseJson,
     ) -> Result<(Credential, User)> {
         let pending: PendingAssertion =
-            serde_json::from_value(ceremony.state.clone()).unwrap_or_default();
+            PendingAssertion::deserialize(&ceremony.state).unwrap_or_default();
         let not_here = || {
             Error::new(
                 ErrorCode::CredentialNotFound,

@@ -6,7 +6,7 @@
 //! made on another node is seen here within the TTL (docs/deployment.md).
 
 use std::collections::HashMap;
-use std::sync::RwLock;
+use std::sync::{Arc, RwLock};
 
 use crate::clock::Timestamp;
 use crate::ids::OrgId;
@@ -18,18 +18,19 @@ const MAX_ENTRIES: usize = 10_000;
 
 #[derive(Default)]
 pub struct OrgCache {
-    entries: RwLock<HashMap<OrgId, (Org, Timestamp)>>,
+    entries: RwLock<HashMap<OrgId, (Arc<Org>, Timestamp)>>,
 }
 
 impl OrgCache {
-    pub fn get(&self, id: &OrgId, now: Timestamp) -> Option<Org> {
+    /// Shared, not copied: an org's settings hold a dozen strings.
+    pub fn get(&self, id: &OrgId, now: Timestamp) -> Option<Arc<Org>> {
         let entries = self.entries.read().ok()?;
         let (org, fetched) = entries.get(id)?;
         let fresh = *fetched <= now && now < fetched.plus_secs(ORG_CACHE_TTL_SECS);
         fresh.then(|| org.clone())
     }
 
-    pub fn put(&self, org: &Org, now: Timestamp) {
+    pub fn put(&self, org: &Arc<Org>, now: Timestamp) {
         if org.passkey_status != PasskeyStatus::Active {
             return;
         }
@@ -53,14 +54,14 @@ mod tests {
     use super::*;
     use crate::model::OrgSettings;
 
-    fn org(status: PasskeyStatus) -> Org {
-        Org {
+    fn org(status: PasskeyStatus) -> Arc<Org> {
+        Arc::new(Org {
             id: OrgId::generate(),
             name: "Acme".into(),
             passkey_status: status,
             settings: OrgSettings::new("localhost", "Acme", vec!["http://localhost".into()]),
             created_at: Timestamp(0),
-        }
+        })
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl Latchkey {
             activates_org,
             activation_pending: inactive && !activates_org,
             origins: activates_org.then(|| org.settings.origins.clone()),
-            org: OrgView::from(&org),
+            org: OrgView::from(&*org),
         })
     }
 }

@@ -125,22 +125,23 @@ impl Latchkey {
         self.keys.jwks()
     }
 
-    async fn org(&self, id: &OrgId) -> Result<Org> {
+    async fn org(&self, id: &OrgId) -> Result<Arc<Org>> {
         let now = self.now();
         if let Some(org) = self.orgs.get(id, now) {
             return Ok(org);
         }
-        let org = self
-            .store
-            .get_org(id)
-            .await?
-            .ok_or_else(|| Error::new(ErrorCode::OrgNotFound, "no such organisation"))?;
+        let org = Arc::new(
+            self.store
+                .get_org(id)
+                .await?
+                .ok_or_else(|| Error::new(ErrorCode::OrgNotFound, "no such organisation"))?,
+        );
         self.orgs.put(&org, now);
         Ok(org)
     }
 
     /// The organisation's public view.
     pub async fn get_org(&self, id: &OrgId) -> Result<OrgView> {
-        Ok(OrgView::from(&self.org(id).await?))
+        Ok(OrgView::from(&*self.org(id).await?))
     }
 }
