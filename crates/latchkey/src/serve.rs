@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt;
 use latchkey_core::store::Store;
 use latchkey_core::Latchkey;
 use tokio::net::TcpListener;
@@ -33,6 +34,13 @@ pub async fn run(config: &Config) -> Result<()> {
     let core = Arc::new(bootstrap::core(config, store.clone(), public_url.clone()).await?);
     let janitor = tokio::spawn(janitor(core.clone(), store.clone()));
     tracing::info!(address = %addr, public_url, database = store.backend(), "latchkey is listening");
+    // Small JSON answers go out at once, not held back by Nagle's algorithm
+    // waiting for the client's ACK.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let served = axum::serve(listener, latchkey_http::router(core))
         .with_graceful_shutdown(shutdown_signal())
         .await;
