@@ -5,6 +5,8 @@
 -- * sessions_credential_idx goes: revoking the sessions of a deleted passkey
 --   finds them through the owner (sessions_user_idx) instead, and its
 --   random-position leaf was one more page written by every sign-in.
+-- * sessions_revoked_idx comes: the janitor's purge of long-revoked
+--   sessions scanned the whole table; partial, so no sign-in writes it.
 -- * ceremonies, sessions and audit_events become WITHOUT ROWID: their rows
 --   are found by their text id, so a rowid table stored each row twice (the
 --   table keyed by rowid, plus the id's unique index). Their ids start with
@@ -64,8 +66,10 @@ DROP TABLE sessions;
 ALTER TABLE sessions_rebuilt RENAME TO sessions;
 -- A user's sessions (suspension, sign-out everywhere, a deleted passkey's).
 CREATE INDEX sessions_user_idx ON sessions (org_id, user_id);
--- The janitor deletes sessions by expiry alone.
+-- The janitor deletes sessions by expiry, and revoked ones by revocation
+-- time: partial, so the live sessions every sign-in adds aren't in it.
 CREATE INDEX sessions_expires_idx ON sessions (expires_at);
+CREATE INDEX sessions_revoked_idx ON sessions (revoked_at) WHERE revoked_at IS NOT NULL;
 
 CREATE TABLE audit_events_rebuilt (
     id          TEXT    NOT NULL PRIMARY KEY,

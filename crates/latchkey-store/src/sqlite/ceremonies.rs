@@ -107,16 +107,12 @@ impl CeremonyStore for SqliteStore {
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
-        self.conns
-            .write(move |conn| {
-                exec(
-                    conn,
-                    "DELETE FROM ceremonies WHERE expires_at < ?",
-                    [before.millis()],
-                )
-                .db()
-            })
-            .await
+        self.purge_in_chunks(
+            "DELETE FROM ceremonies WHERE id IN \
+             (SELECT id FROM ceremonies WHERE expires_at < ? LIMIT ?)",
+            before,
+        )
+        .await
     }
 }
 

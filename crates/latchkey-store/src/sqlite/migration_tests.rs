@@ -77,6 +77,7 @@ fn rebuilding_tables_keeps_their_rows_and_indexes() {
         );
     }
     assert!(!indexes.iter().any(|i| i == "sessions_credential_idx"));
+    assert!(indexes.iter().any(|i| i == "sessions_revoked_idx"));
     // Still enforced after the rebuild: a session of an unknown user, and a
     // second event with the same sequence number, are refused.
     assert!(conn

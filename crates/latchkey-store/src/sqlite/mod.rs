@@ -31,7 +31,7 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::store::{Purged, Store};
 use latchkey_core::{Error, Result};
 use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OptionalExtension, Params, Row};
+use rusqlite::{params, Connection, OptionalExtension, Params, Row};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use crate::error::DbResultExt;
@@ -202,24 +202,55 @@ impl Store for SqliteStore {
     }
 
     async fn purge_expired(&self, before: Timestamp) -> Result<Purged> {
-        // One transaction, so a purge is all or nothing.
-        let before = before.millis();
-        self.conns
-            .write(move |tx| {
-                let sessions = exec(
-                    tx,
-                    "DELETE FROM sessions WHERE expires_at < ? OR revoked_at < ?",
-                    (before, before),
-                )
-                .db()?;
-                let invitations =
-                    exec(tx, "DELETE FROM invitations WHERE expires_at < ?", [before]).db()?;
-                Ok(Purged {
-                    sessions,
-                    invitations,
-                })
-            })
-            .await
+        let expired = self
+            .purge_in_chunks(
+                "DELETE FROM sessions WHERE id IN \
+                 (SELECT id FROM sessions WHERE expires_at < ? LIMIT ?)",
+                before,
+            )
+            .await?;
+        let revoked = self
+            .purge_in_chunks(
+                "DELETE FROM sessions WHERE id IN \
+                 (SELECT id FROM sessions WHERE revoked_at < ? LIMIT ?)",
+                before,
+            )
+            .await?;
+        let invitations = self
+            .purge_in_chunks(
+                "DELETE FROM invitations WHERE id IN \
+                 (SELECT id FROM invitations WHERE expires_at < ? LIMIT ?)",
+                before,
+            )
+            .await?;
+        Ok(Purged {
+            sessions: expired + revoked,
+            invitations,
+        })
+    }
+}
+
+/// Rows one purge job deletes at most: a few milliseconds of the writer.
+const PURGE_CHUNK: i64 = 1000;
+
+impl SqliteStore {
+    /// Runs `sql` (binding the cut-off, then the chunk size) as one writer
+    /// job per chunk until a chunk comes back short. A purge of an hour of
+    /// busy sign-ins as one job held the writer, and every request behind
+    /// it, for as long as the whole delete took; between chunks, waiting
+    /// requests get their turn. The total deleted.
+    async fn purge_in_chunks(&self, sql: &'static str, before: Timestamp) -> Result<u64> {
+        let mut total = 0;
+        loop {
+            let deleted = self
+                .conns
+                .write(move |tx| exec(tx, sql, params![before.millis(), PURGE_CHUNK]).db())
+                .await?;
+            total += deleted;
+            if deleted < PURGE_CHUNK as u64 {
+                return Ok(total);
+            }
+        }
     }
 }
 

@@ -199,3 +199,45 @@ async fn purge_ceremonies_deletes_expired_ones_consumed_or_not() {
         );
     }
 }
+
+#[tokio::test]
+async fn purge_ceremonies_goes_on_past_one_chunk_and_spares_the_live() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, _, _) = create_org(s, "Acme").await;
+        // More than two of the SQLite purge's 1,000-row chunks.
+        let expired: Vec<_> = (0..2345)
+            .map(|_| ceremony(&org.id, T0.plus_secs(10)))
+            .collect();
+        for chunk in expired.chunks(100) {
+            // Inserted after they expired, so the pending cap doesn't count them.
+            futures::future::try_join_all(
+                chunk
+                    .iter()
+                    .map(|c| s.insert_ceremony(c, CAP, T0.plus_secs(20))),
+            )
+            .await
+            .unwrap();
+        }
+        let live = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&live, CAP, T0.plus_secs(20))
+            .await
+            .unwrap();
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(),
+            2345,
+            "{b}"
+        );
+        assert_eq!(
+            s.purge_ceremonies(T0.plus_secs(60)).await.unwrap(),
+            0,
+            "{b}"
+        );
+        assert_eq!(
+            s.take_ceremony(&org.id, &live.id, T0).await.unwrap(),
+            live,
+            "{b}"
+        );
+    }
+}
