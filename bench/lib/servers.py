@@ -17,7 +17,8 @@ import time
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-LATCHKEY = os.path.join(ROOT, "target", "release", "latchkey")
+# BENCH_LATCHKEY points at another build (bench/ab.sh compares two).
+LATCHKEY = os.environ.get("BENCH_LATCHKEY") or os.path.join(ROOT, "target", "release", "latchkey")
 PEER_DIR = os.path.join(ROOT, "bench", "peers", "simplewebauthn")
 
 
