@@ -8,9 +8,9 @@
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::ids::AuditId;
 use latchkey_core::{Error, Result};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 
-use super::{exec, json};
+use super::{exec, json, one};
 use crate::chain::event_hash;
 use crate::error::DbResultExt;
 
@@ -36,12 +36,12 @@ fn append_batch(conn: &Connection, batch: &[AuditEvent]) -> Result<()> {
         return Ok(());
     };
     let org = first.org_id.as_str();
-    let head: Option<(i64, Option<Vec<u8>>)> = conn
-        .prepare_cached("SELECT audit_seq, audit_head FROM orgs WHERE id = ?")
-        .db()?
-        .query_row([org], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
-        .db()?;
+    let head: Option<(i64, Option<Vec<u8>>)> = one(
+        conn,
+        "SELECT audit_seq, audit_head FROM orgs WHERE id = ?",
+        [org],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
     let Some((mut seq, mut prev)) = head else {
         return Err(Error::internal(format!(
             "audit event for unknown org {org}"
