@@ -45,6 +45,8 @@ def parse_args():
     p.add_argument("--server-cpu", default=env("SERVER_CPU", "0"))
     p.add_argument("--client-cpu", default=env("CLIENT_CPU", "1"))
     p.add_argument("--base-port", type=int, default=int(env("BASE_PORT", "18080")))
+    p.add_argument("--out-dir", default=None,
+                   help="where runs.jsonl and the logs go (default bench/out/<stamp>)")
     p.add_argument("--pg-url", default=env("PG_URL", "postgres://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without a database; a fresh database is made per run")
     a = p.parse_args()
@@ -126,8 +128,7 @@ def medians(records):
 
 def main():
     a = parse_args()
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    out_dir = os.path.join(servers.ROOT, "bench", "out", stamp)
+    out_dir = a.out_dir or os.path.join(servers.ROOT, "bench", "out", time.strftime("%Y%m%d-%H%M%S"))
     os.makedirs(out_dir, exist_ok=True)
     print(f"bench: {a.reps} x {a.scenarios} x {a.targets}; {a.duration} measured after {a.warmup} warmup, "
           f"concurrency {a.concurrency}, {a.users} users, {a.alg}/{a.attestation}; "
