@@ -12,7 +12,9 @@ use latchkey_core::model::User;
 use latchkey_core::store::{AuthenticationCommit, Store};
 use latchkey_core::ErrorCode;
 
-use super::records::{ceremony, create_org, credential, event, registration, session, T0};
+use super::records::{
+    ceremony, create_org, credential, event, org_with_passkey, registration, session, T0,
+};
 use super::support::each_backend;
 
 const CAP: i64 = 1000;
@@ -65,10 +67,7 @@ async fn a_sign_in_consumes_its_ceremony_and_a_replay_writes_nothing() {
     for db in each_backend().await {
         let s = db.store.as_ref();
         let b = db.backend;
-        let (org, admin, _) = create_org(s, "Acme").await;
-        s.complete_registration(&registration(credential(&admin, b"k", T0)))
-            .await
-            .unwrap();
+        let (org, admin) = org_with_passkey(s).await;
         let c = ceremony(&org.id, T0.plus_secs(300));
         s.insert_ceremony(&c, CAP, T0).await.unwrap();
         let first = sign_in(&admin, &c.id, b"k");
@@ -132,11 +131,7 @@ async fn a_registration_consumes_its_ceremony_and_a_replay_registers_nothing() {
 async fn of_concurrent_sign_ins_on_one_ceremony_exactly_one_commits() {
     for db in each_backend().await {
         let b = db.backend;
-        let (org, admin, _) = create_org(db.store.as_ref(), "Acme").await;
-        db.store
-            .complete_registration(&registration(credential(&admin, b"k", T0)))
-            .await
-            .unwrap();
+        let (org, admin) = org_with_passkey(db.store.as_ref()).await;
         for round in 0..5 {
             let c = ceremony(&org.id, T0.plus_secs(300));
             db.store.insert_ceremony(&c, CAP, T0).await.unwrap();
@@ -250,11 +245,7 @@ async fn the_one_call_reads_stay_inside_the_org() {
 async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit() {
     for db in each_backend().await {
         let b = db.backend;
-        let (org, admin, _) = create_org(db.store.as_ref(), "Acme").await;
-        db.store
-            .complete_registration(&registration(credential(&admin, b"k", T0)))
-            .await
-            .unwrap();
+        let (org, admin) = org_with_passkey(db.store.as_ref()).await;
         for round in 0..5 {
             // It consumes its ceremony, then fails on the duplicate credential id.
             let doomed = ceremony(&org.id, T0.plus_secs(300));

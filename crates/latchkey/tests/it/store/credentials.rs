@@ -10,7 +10,9 @@ use latchkey_core::model::{Page, PasskeyStatus, UserStatus};
 use latchkey_core::store::{AuthenticationCommit, Store};
 use latchkey_core::ErrorCode;
 
-use super::records::{self, add_user, create_org, credential, event, registration, session, T0};
+use super::records::{
+    self, add_user, create_org, credential, event, org_with_passkey, registration, session, T0,
+};
 use super::support::each_backend;
 
 #[tokio::test]
@@ -222,10 +224,7 @@ async fn complete_authentication_updates_the_credential_and_creates_a_session() 
     for db in each_backend().await {
         let s = db.store.as_ref();
         let b = db.backend;
-        let (org, admin, _) = create_org(s, "Acme").await;
-        s.complete_registration(&registration(credential(&admin, b"k", T0)))
-            .await
-            .unwrap();
+        let (org, admin) = org_with_passkey(s).await;
         let ses = session(&admin, b"k");
         let at = T0.plus_secs(60);
         let commit = AuthenticationCommit {

@@ -143,6 +143,16 @@ pub async fn create_org(
     (org, admin, enrolment)
 }
 
+/// An org whose super admin has registered passkey `k` (no ceremony).
+pub async fn org_with_passkey(store: &dyn latchkey_core::store::Store) -> (Org, User) {
+    let (org, admin, _) = create_org(store, "Acme").await;
+    store
+        .complete_registration(&registration(credential(&admin, b"k", T0)))
+        .await
+        .unwrap_or_else(|e| panic!("{} complete_registration: {e}", store.backend()));
+    (org, admin)
+}
+
 /// Adds an active member with no passkey.
 pub async fn add_user(
     store: &dyn latchkey_core::store::Store,
