@@ -42,6 +42,10 @@ def parse_args():
     p.add_argument("--targets", default=env("TARGETS", ",".join(ALL_TARGETS)))
     p.add_argument("--alg", default=env("ALG", "es256"), choices=["es256", "eddsa"])
     p.add_argument("--attestation", default=env("ATTESTATION", "none"), choices=["none", "packed"])
+    p.add_argument("--abandoned", type=int, default=int(env("ABANDONED", "0")),
+                   help="challenges each run starts and never completes before it measures "
+                        "(they stay pending 300 s: with more than one run per server, keep "
+                        "runs x abandoned under the org's cap of 10,000)")
     p.add_argument("--server-cpu", default=env("SERVER_CPU", "0"))
     p.add_argument("--client-cpu", default=env("CLIENT_CPU", "1"))
     p.add_argument("--base-port", type=int, default=int(env("BASE_PORT", "18080")))
@@ -78,7 +82,8 @@ def run_once(a, server, scenario, enrol):
            "--target", f"http://127.0.0.1:{server.port}", "--origin", server.origin,
            "--org", server.org, "--scenario", scenario, "--concurrency", str(a.concurrency),
            "--users", str(a.users), "--duration", a.duration, "--warmup", a.warmup,
-           "--alg", a.alg, "--attestation", a.attestation, "--label", server.name]
+           "--alg", a.alg, "--attestation", a.attestation, "--label", server.name,
+           "--abandoned", str(a.abandoned)]
     if enrol and server.enrol_token:
         # One argument: a base64url token may start with '-'.
         cmd += [f"--enrol-token={server.enrol_token}"]

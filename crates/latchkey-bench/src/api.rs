@@ -103,6 +103,13 @@ impl Api {
         Ok(())
     }
 
+    /// Starts a usernameless challenge and walks away from it.
+    pub async fn abandon_challenge(&self) -> Result<(), Failure> {
+        self.post("challenge", "challenge", &json!({}))
+            .await
+            .map(drop)
+    }
+
     /// challenge (by `username`, or usernameless when `None`), then verify;
     /// a reply without a token counts as a failure.
     pub async fn authenticate(

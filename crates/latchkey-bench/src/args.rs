@@ -48,6 +48,11 @@ pub struct Args {
     /// Give up on one HTTP request after this long.
     #[arg(long, default_value = "10s", value_parser = parse_duration)]
     pub timeout: Duration,
+    /// Challenges started during setup and never completed, as a login page
+    /// with conditional UI leaves behind on every visit that doesn't sign in.
+    /// They stay pending for the org's ceremony lifetime.
+    #[arg(long, default_value_t = 0)]
+    pub abandoned: usize,
     /// A label for the target, copied into the RESULT line.
     #[arg(long, default_value = "")]
     pub label: String,

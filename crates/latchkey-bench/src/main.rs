@@ -4,7 +4,7 @@
 //! real ES256 / EdDSA responses, so the server does all of its real work.
 //!
 //! A run: optionally enrol the org's super admin (`--enrol-token`), register
-//! `--users` users, run `--scenario` for `--warmup` unmeasured and then
+//! `--users` users, optionally leave `--abandoned` challenges pending, run `--scenario` for `--warmup` unmeasured and then
 //! `--duration` measured, print ceremonies/s, latency percentiles of whole
 //! ceremonies and errors by kind, and end with one `RESULT {json}` line that
 //! `bench/run.sh` parses. See `bench/README.md`.
@@ -51,6 +51,15 @@ async fn main() -> Result<()> {
         users
     };
 
+    if args.abandoned > 0 {
+        let began = Instant::now();
+        scenario::abandon_challenges(&api, args.abandoned, args.concurrency).await?;
+        eprintln!(
+            "setup: {} challenges started and abandoned in {:.1}s",
+            args.abandoned,
+            began.elapsed().as_secs_f64()
+        );
+    }
     eprintln!(
         "running {:?} against {} (org {}): concurrency {}, warmup {:?}, duration {:?}",
         args.scenario, args.target, args.org, args.concurrency, args.warmup, args.duration

@@ -96,6 +96,26 @@ pub async fn register_users(api: &Api, args: &Args, run_id: &str) -> Result<Vec<
     Ok(users.into_iter().map(|(_, u)| u).collect())
 }
 
+/// Starts `count` challenges that are never completed, `concurrency` at a time.
+pub async fn abandon_challenges(api: &Api, count: usize, concurrency: usize) -> Result<()> {
+    let mut tasks = JoinSet::new();
+    for w in 0..concurrency.min(count) {
+        let api = api.clone();
+        tasks.spawn(async move {
+            for _ in (w..count).step_by(concurrency) {
+                api.abandon_challenge()
+                    .await
+                    .map_err(|e| anyhow::anyhow!("starting an abandoned challenge: {e}"))?;
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        done.context("a setup task panicked")??;
+    }
+    Ok(())
+}
+
 /// Runs the workers for warmup + duration and returns the merged stats.
 pub async fn run(api: &Api, args: &Args, users: Vec<User>, run_id: &str) -> Result<Stats> {
     let users = Arc::new(users);
