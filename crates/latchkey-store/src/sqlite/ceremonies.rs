@@ -1,6 +1,9 @@
-//! Pending WebAuthn ceremonies on SQLite. Insertion is capped per org by one
-//! conditional INSERT … SELECT; taking is one conditional UPDATE … RETURNING,
-//! so of any number of concurrent takes exactly one sees a row.
+//! Pending WebAuthn ceremonies on SQLite. Insertion is capped per org: the
+//! count comes from `ceremony_load` (pending ceremonies by expiry bucket,
+//! migration 0004), kept by every insert and consumption, so a start costs
+//! the same with ten or ten thousand pending. Taking is one conditional
+//! UPDATE … RETURNING, so of any number of concurrent takes exactly one sees
+//! a row.
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
@@ -23,24 +26,27 @@ impl CeremonyStore for SqliteStore {
         now: Timestamp,
     ) -> Result<()> {
         let (c, state) = (ceremony.clone(), json(&ceremony.state)?);
-        let inserted = self
-            .conns
+        self.conns
             .write(move |conn| {
-                // One statement: SQLite takes the write lock when the
-                // statement starts, so the count and the insert see the same
-                // state and no other writer can slip in between. No explicit
-                // transaction is needed.
+                // One job: the writer thread runs it inside its write
+                // transaction, so no other start can slip in between the
+                // count and the insert.
+                let org = c.org_id.as_str();
+                if pending_count(conn, org, now)? >= max_pending {
+                    return Err(Error::new(
+                        ErrorCode::TooManyPendingCeremonies,
+                        "too many pending ceremonies for this organization; try again later",
+                    ));
+                }
                 exec(
                     conn,
                     "INSERT INTO ceremonies \
                      (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, \
                       expires_at) \
-                     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? \
-                     WHERE (SELECT COUNT(*) FROM ceremonies \
-                            WHERE org_id = ? AND consumed_at IS NULL AND expires_at > ?) < ?",
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     params![
                         c.id.as_str(),
-                        c.org_id.as_str(),
+                        org,
                         c.purpose.as_str(),
                         c.user_id.as_ref().map(|u| u.as_str()),
                         c.challenge.as_slice(),
@@ -48,21 +54,12 @@ impl CeremonyStore for SqliteStore {
                         state,
                         c.created_at.millis(),
                         c.expires_at.millis(),
-                        c.org_id.as_str(),
-                        now.millis(),
-                        max_pending,
                     ],
                 )
-                .db()
+                .db()?;
+                add_load(conn, org, c.expires_at, 1)
             })
-            .await?;
-        if inserted == 0 {
-            return Err(Error::new(
-                ErrorCode::TooManyPendingCeremonies,
-                "too many pending ceremonies for this organization; try again later",
-            ));
-        }
-        Ok(())
+            .await
     }
 
     async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
@@ -92,7 +89,9 @@ impl CeremonyStore for SqliteStore {
                     CeremonyRow::from_rusqlite,
                 )?;
                 if let Some(row) = taken {
-                    return Ceremony::try_from(row);
+                    let ceremony = Ceremony::try_from(row)?;
+                    add_load(conn, org.as_str(), ceremony.expires_at, -1)?;
+                    return Ok(ceremony);
                 }
                 // Nothing taken: tell "never existed here" from "someone
                 // took it". Same connection, so no second hand-off.
@@ -107,12 +106,25 @@ impl CeremonyStore for SqliteStore {
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
-        self.purge_in_chunks(
-            "DELETE FROM ceremonies WHERE id IN \
-             (SELECT id FROM ceremonies WHERE expires_at < ? LIMIT ?)",
-            before,
-        )
-        .await
+        let purged = self
+            .purge_in_chunks(
+                "DELETE FROM ceremonies WHERE id IN \
+                 (SELECT id FROM ceremonies WHERE expires_at < ? LIMIT ?)",
+                before,
+            )
+            .await?;
+        // Buckets wholly before `before` can't hold a pending ceremony.
+        self.conns
+            .write(move |conn| {
+                exec(
+                    conn,
+                    "DELETE FROM ceremony_load WHERE bucket < ?",
+                    [load_bucket(before)],
+                )
+                .db()
+            })
+            .await?;
+        Ok(purged)
     }
 }
 
@@ -144,15 +156,55 @@ pub(super) fn consume_on(
     id: &CeremonyId,
     now: Timestamp,
 ) -> Result<()> {
-    let consumed = exec(
+    let expires_at = one(
         conn,
         "UPDATE ceremonies SET consumed_at = ? \
-         WHERE id = ? AND org_id = ? AND consumed_at IS NULL",
+         WHERE id = ? AND org_id = ? AND consumed_at IS NULL RETURNING expires_at",
         params![now.millis(), id.as_str(), org.as_str()],
+        |r| r.get::<_, i64>(0),
+    )?;
+    match expires_at {
+        Some(at) => add_load(conn, org.as_str(), Timestamp(at), -1),
+        None => Err(ceremony_refusal(true)),
+    }
+}
+
+/// Width of a `ceremony_load` bucket (migration 0004 computes the same).
+const LOAD_BUCKET_MS: i64 = 10_000;
+
+/// The `ceremony_load` bucket of an expiry time.
+fn load_bucket(at: Timestamp) -> i64 {
+    at.millis().div_euclid(LOAD_BUCKET_MS)
+}
+
+/// The org's ceremonies that are neither consumed nor expired at `now`:
+/// the counts of the buckets that expire wholly after now's bucket, plus
+/// the live rows of now's own bucket (a few seconds' worth of starts, read
+/// through the pending index). Exact, and independent of how many are pending.
+fn pending_count(conn: &Connection, org: &str, now: Timestamp) -> Result<i64> {
+    let bucket = load_bucket(now);
+    let later = count(
+        conn,
+        "SELECT COALESCE(SUM(pending), 0) FROM ceremony_load WHERE org_id = ? AND bucket > ?",
+        params![org, bucket],
+    )?;
+    let ending = count(
+        conn,
+        "SELECT COUNT(*) FROM ceremonies \
+         WHERE org_id = ? AND consumed_at IS NULL AND expires_at > ? AND expires_at < ?",
+        params![org, now.millis(), (bucket + 1) * LOAD_BUCKET_MS],
+    )?;
+    Ok(later + ending)
+}
+
+/// Counts a ceremony in (`delta` 1) or out of (-1) its expiry's bucket.
+fn add_load(conn: &Connection, org: &str, expires_at: Timestamp, delta: i64) -> Result<()> {
+    exec(
+        conn,
+        "INSERT INTO ceremony_load (org_id, bucket, pending) VALUES (?, ?, ?) \
+         ON CONFLICT (org_id, bucket) DO UPDATE SET pending = pending + excluded.pending",
+        params![org, load_bucket(expires_at), delta],
     )
     .db()?;
-    if consumed == 0 {
-        return Err(ceremony_refusal(true));
-    }
     Ok(())
 }

@@ -99,3 +99,33 @@ fn rebuilding_tables_keeps_their_rows_and_indexes() {
         0
     );
 }
+
+#[test]
+fn the_ceremony_load_starts_with_the_pending_ceremonies_already_there() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    apply(&conn, 1..=3);
+    conn.execute_batch(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
+         INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at, consumed_at)
+             VALUES ('cer_1', 'org_a', 'authentication', x'00', '{}', 1, 20001, NULL),
+                    ('cer_2', 'org_a', 'authentication', x'01', '{}', 1, 29999, NULL),
+                    ('cer_3', 'org_a', 'authentication', x'02', '{}', 1, 30000, NULL),
+                    ('cer_4', 'org_a', 'authentication', x'03', '{}', 1, 30001, 5);",
+    )
+    .unwrap();
+    apply(&conn, 4..=4);
+    let load: Vec<(i64, i64)> = conn
+        .prepare("SELECT bucket, pending FROM ceremony_load WHERE org_id = 'org_a' ORDER BY bucket")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(
+        load,
+        vec![(2, 2), (3, 1)],
+        "the consumed one is not counted"
+    );
+}

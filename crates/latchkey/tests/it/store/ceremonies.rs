@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::CeremonyId;
 use latchkey_core::store::Store;
 use latchkey_core::ErrorCode;
@@ -239,5 +240,46 @@ async fn purge_ceremonies_goes_on_past_one_chunk_and_spares_the_live() {
             live,
             "{b}"
         );
+    }
+}
+
+#[tokio::test]
+async fn the_pending_cap_counts_each_ceremony_until_its_own_expiry_or_consumption() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, _, _) = create_org(s, "Acme").await;
+        // Expiring 5 s and 15 s from T0 (seconds apart, inside and beyond a
+        // few seconds' window) and a full lifetime away.
+        let soon = ceremony(&org.id, T0.plus_secs(5));
+        let next = ceremony(&org.id, T0.plus_secs(15));
+        for c in [&soon, &next, &ceremony(&org.id, T0.plus_secs(305))] {
+            s.insert_ceremony(c, 3, T0).await.unwrap();
+        }
+        let refused = |at| async move {
+            let err = s
+                .insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, at)
+                .await
+                .unwrap_err();
+            assert_eq!(err.code, ErrorCode::TooManyPendingCeremonies, "{b}");
+        };
+        refused(T0.plus_secs(4)).await;
+        // One millisecond after `soon` expired, its place is free.
+        let just_after = Timestamp(T0.plus_secs(5).millis() + 1);
+        s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
+            .await
+            .unwrap();
+        refused(just_after).await;
+        // Consuming one frees its place.
+        s.take_ceremony(&org.id, &next.id, just_after)
+            .await
+            .unwrap();
+        s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
+            .await
+            .unwrap();
+        refused(just_after).await;
+        // A purge leaves the count of what it keeps as it was.
+        s.purge_ceremonies(T0.plus_secs(6)).await.unwrap();
+        refused(just_after).await;
     }
 }

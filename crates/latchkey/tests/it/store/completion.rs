@@ -63,6 +63,29 @@ async fn get_ceremony_leaves_it_pending_and_refuses_used_unknown_and_foreign_one
 }
 
 #[tokio::test]
+async fn a_completed_sign_in_frees_its_place_under_the_pending_cap() {
+    for db in each_backend().await {
+        let s = db.store.as_ref();
+        let b = db.backend;
+        let (org, admin) = org_with_passkey(s).await;
+        let c = ceremony(&org.id, T0.plus_secs(300));
+        s.insert_ceremony(&c, 1, T0).await.unwrap();
+        let full = s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0);
+        assert_eq!(
+            full.await.unwrap_err().code,
+            ErrorCode::TooManyPendingCeremonies,
+            "{b}"
+        );
+        s.complete_authentication(&sign_in(&admin, &c.id, b"k"))
+            .await
+            .unwrap();
+        s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
 async fn a_sign_in_consumes_its_ceremony_and_a_replay_writes_nothing() {
     for db in each_backend().await {
         let s = db.store.as_ref();
