@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::CeremonyId;
+use latchkey_core::ids::{CeremonyId, OrgId};
 use latchkey_core::store::Store;
 use latchkey_core::ErrorCode;
 
@@ -256,20 +256,13 @@ async fn the_pending_cap_counts_each_ceremony_until_its_own_expiry_or_consumptio
         for c in [&soon, &next, &ceremony(&org.id, T0.plus_secs(305))] {
             s.insert_ceremony(c, 3, T0).await.unwrap();
         }
-        let refused = |at| async move {
-            let err = s
-                .insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, at)
-                .await
-                .unwrap_err();
-            assert_eq!(err.code, ErrorCode::TooManyPendingCeremonies, "{b}");
-        };
-        refused(T0.plus_secs(4)).await;
+        assert_full(s, &org.id, T0.plus_secs(4), b).await;
         // One millisecond after `soon` expired, its place is free.
         let just_after = Timestamp(T0.plus_secs(5).millis() + 1);
         s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
             .await
             .unwrap();
-        refused(just_after).await;
+        assert_full(s, &org.id, just_after, b).await;
         // Consuming one frees its place.
         s.take_ceremony(&org.id, &next.id, just_after)
             .await
@@ -277,9 +270,18 @@ async fn the_pending_cap_counts_each_ceremony_until_its_own_expiry_or_consumptio
         s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
             .await
             .unwrap();
-        refused(just_after).await;
+        assert_full(s, &org.id, just_after, b).await;
         // A purge leaves the count of what it keeps as it was.
         s.purge_ceremonies(T0.plus_secs(6)).await.unwrap();
-        refused(just_after).await;
+        assert_full(s, &org.id, just_after, b).await;
     }
+}
+
+/// One more ceremony of `org`, started at `at`, is refused under a cap of 3.
+async fn assert_full(s: &dyn Store, org: &OrgId, at: Timestamp, backend: &str) {
+    let err = s
+        .insert_ceremony(&ceremony(org, T0.plus_secs(305)), 3, at)
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::TooManyPendingCeremonies, "{backend}");
 }

@@ -70,9 +70,11 @@ async fn a_completed_sign_in_frees_its_place_under_the_pending_cap() {
         let (org, admin) = org_with_passkey(s).await;
         let c = ceremony(&org.id, T0.plus_secs(300));
         s.insert_ceremony(&c, 1, T0).await.unwrap();
-        let full = s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0);
+        let full = s
+            .insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0)
+            .await;
         assert_eq!(
-            full.await.unwrap_err().code,
+            full.unwrap_err().code,
             ErrorCode::TooManyPendingCeremonies,
             "{b}"
         );
