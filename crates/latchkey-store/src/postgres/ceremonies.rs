@@ -1,6 +1,7 @@
 //! Pending WebAuthn ceremonies on PostgreSQL. Insertion is capped per org by one
-//! conditional INSERT … SELECT; taking is one conditional UPDATE … RETURNING,
-//! so of any number of concurrent takes exactly one sees a row.
+//! conditional INSERT … SELECT, whose count comes from `ceremony_load`
+//! ([`super::load`]); taking is one conditional UPDATE … RETURNING, so of
+//! any number of concurrent takes exactly one sees a row.
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
@@ -12,6 +13,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::completions::Completion;
+use super::load::{self, Load};
 use super::PgStore;
 use crate::error::{ceremony_refusal, DbResultExt};
 use crate::rows::CeremonyRow;
@@ -31,26 +33,35 @@ impl PgStore {
 }
 
 /// Inserts a ceremony unless the org has `max_pending` pending ones, inside
-/// the caller's transaction. One statement: the count and the insert are
-/// evaluated together. Under READ COMMITTED, inserts racing in the same
-/// instant may each see the other's row missing, so the cap can be exceeded
-/// by at most the number of concurrent starts; it bounds pending state, it
-/// is not a quota.
+/// the caller's transaction, noting it in `mine`. One statement: the count
+/// and the insert are evaluated together. The count is the org's buckets
+/// that expire wholly after now's bucket (as written, plus the changes of
+/// this batch's earlier jobs, `batch`) and the live rows of now's own
+/// bucket. Under READ COMMITTED, concurrent batches don't see each other's
+/// starts until they commit, so the cap can be exceeded by at most the
+/// number of concurrent starts; it bounds pending state, it is not a quota.
 pub(super) async fn insert(
     conn: &mut PgConnection,
     ceremony: &Ceremony,
     max_pending: i64,
     now: Timestamp,
+    batch: &Load,
+    mine: &mut Load,
 ) -> Result<()> {
+    let org = ceremony.org_id.as_str();
+    let now_bucket = load::bucket(now);
     let done = sqlx::query(
         "INSERT INTO ceremonies \
          (id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 \
-         WHERE (SELECT COUNT(*) FROM ceremonies \
-                WHERE org_id = $10 AND consumed_at IS NULL AND expires_at > $11) < $12",
+         WHERE (SELECT COALESCE(SUM(pending), 0) FROM ceremony_load \
+                WHERE org_id = $2 AND bucket > $10) \
+             + (SELECT COUNT(*) FROM ceremonies \
+                WHERE org_id = $2 AND consumed_at IS NULL AND expires_at > $11 AND expires_at < $12) \
+             + $13 < $14",
     )
     .bind(ceremony.id.as_str())
-    .bind(ceremony.org_id.as_str())
+    .bind(org)
     .bind(ceremony.purpose.as_str())
     .bind(ceremony.user_id.as_ref().map(|u| u.as_str()))
     .bind(ceremony.challenge.as_slice())
@@ -58,8 +69,10 @@ pub(super) async fn insert(
     .bind(Json(&ceremony.state))
     .bind(ceremony.created_at.millis())
     .bind(ceremony.expires_at.millis())
-    .bind(ceremony.org_id.as_str())
+    .bind(now_bucket)
     .bind(now.millis())
+    .bind((now_bucket + 1) * load::BUCKET_MS)
+    .bind(batch.pending_after(org, now_bucket))
     .bind(max_pending)
     .execute(conn)
     .await
@@ -70,31 +83,37 @@ pub(super) async fn insert(
             "too many pending ceremonies for this organization; try again later",
         ));
     }
+    mine.add(org, ceremony.expires_at, 1);
     Ok(())
 }
 
 /// Consumes a pending ceremony read earlier, inside the caller's
-/// transaction: `ceremony_already_used` when another request got there first.
+/// transaction, noting it in `mine`: `ceremony_already_used` when another
+/// request got there first.
 pub(super) async fn consume(
     conn: &mut PgConnection,
     org: &OrgId,
     id: &CeremonyId,
     now: Timestamp,
+    mine: &mut Load,
 ) -> Result<()> {
-    let done = sqlx::query(
+    let expires_at: Option<i64> = sqlx::query_scalar(
         "UPDATE ceremonies SET consumed_at = $1 \
-         WHERE id = $2 AND org_id = $3 AND consumed_at IS NULL",
+         WHERE id = $2 AND org_id = $3 AND consumed_at IS NULL RETURNING expires_at",
     )
     .bind(now.millis())
     .bind(id.as_str())
     .bind(org.as_str())
-    .execute(conn)
+    .fetch_optional(conn)
     .await
     .db()?;
-    if done.rows_affected() == 0 {
-        return Err(ceremony_refusal(true));
+    match expires_at {
+        Some(at) => {
+            mine.add(org.as_str(), Timestamp(at), -1);
+            Ok(())
+        }
+        None => Err(ceremony_refusal(true)),
     }
-    Ok(())
 }
 
 #[async_trait]
@@ -137,14 +156,23 @@ impl CeremonyStore for PgStore {
         id: &CeremonyId,
         now: Timestamp,
     ) -> Result<Ceremony> {
+        // Outside the completion batches: counted out of its bucket at once.
         let taken: Option<CeremonyRow> = sqlx::query_as(concat!(
-            "UPDATE ceremonies SET consumed_at = $1 \
+            "WITH taken AS (UPDATE ceremonies SET consumed_at = $1 \
              WHERE id = $2 AND org_id = $3 AND consumed_at IS NULL RETURNING ",
-            ceremony_columns!()
+            ceremony_columns!(),
+            "), counted AS (INSERT INTO ceremony_load (org_id, bucket, pending) \
+             SELECT org_id, expires_at / $4, -1 FROM taken \
+             ON CONFLICT (org_id, bucket) \
+             DO UPDATE SET pending = ceremony_load.pending + excluded.pending) \
+             SELECT ",
+            ceremony_columns!(),
+            " FROM taken"
         ))
         .bind(now.millis())
         .bind(id.as_str())
         .bind(org.as_str())
+        .bind(load::BUCKET_MS)
         .fetch_optional(&self.pool)
         .await
         .db()?;
@@ -155,11 +183,19 @@ impl CeremonyStore for PgStore {
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("DELETE FROM ceremonies WHERE expires_at < $1")
             .bind(before.millis())
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .db()?;
+        // Buckets wholly before `before` can't hold a pending ceremony.
+        sqlx::query("DELETE FROM ceremony_load WHERE bucket < $1")
+            .bind(load::bucket(before))
+            .execute(&mut *tx)
+            .await
+            .db()?;
+        tx.commit().await.db()?;
         Ok(done.rows_affected())
     }
 }

@@ -7,9 +7,10 @@
 //! [`WORKERS`] tasks; each takes every completion waiting (up to
 //! [`MAX_BATCH`]) and commits them in one transaction. Each completion runs
 //! in its own savepoint (sqlx's nested transaction), so one that fails
-//! undoes only its own writes; then the audit events of those that
-//! succeeded are appended together, orgs in a fixed order, just before the
-//! commit: the head is held for one append and one flush per batch, while
+//! undoes only its own writes; then the changes to `ceremony_load` (see
+//! [`super::load`]) and the audit events of those that succeeded are
+//! written together, in a fixed order, just before the commit: the bucket
+//! rows and the head are held for one write and one flush per batch, while
 //! the other workers' batches do their own writes meanwhile. Callers are
 //! answered after the commit.
 //!
@@ -31,6 +32,7 @@ use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::credentials::{authentication_in, registration_in};
+use super::load::Load;
 use super::{audit, ceremonies};
 use crate::error::DbResultExt;
 
@@ -140,10 +142,11 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         Err(e) => return batch.iter().map(|_| Err(e.clone())).collect(),
     };
     let mut results = Vec::with_capacity(batch.len());
+    let mut load = Load::default();
     for job in batch {
         let result = match Connection::begin(&mut *tx).await.db() {
-            Ok(mut savepoint) => match apply(&mut savepoint, &job.what).await {
-                Ok(()) => savepoint.commit().await.db(),
+            Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
+                Ok(mine) => savepoint.commit().await.db().map(|()| load.absorb(mine)),
                 // Dropping the savepoint rolls it back.
                 Err(e) => Err(e),
             },
@@ -161,9 +164,12 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         .collect();
     events.sort_by(|a, b| a.org_id.cmp(&b.org_id));
     let events: Vec<AuditEvent> = events.into_iter().cloned().collect();
-    // Without its events nothing commits (dropping `tx` rolls back).
-    let committed = match audit::append(&mut tx, &events).await {
-        Ok(()) => tx.commit().await.db(),
+    // Without its counts and events nothing commits (dropping `tx` rolls back).
+    let committed = match load.write(&mut tx).await {
+        Ok(()) => match audit::append(&mut tx, &events).await {
+            Ok(()) => tx.commit().await.db(),
+            Err(e) => Err(e),
+        },
         Err(e) => Err(e),
     };
     if let Err(e) = committed {
@@ -175,19 +181,26 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
 /// Runs a completion again on its own.
 async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
     let mut tx = pool.begin().await.db()?;
-    apply(&mut tx, what).await?;
+    apply(&mut tx, what, &Load::default())
+        .await?
+        .write(&mut tx)
+        .await?;
     audit::append(&mut tx, what.audit()).await?;
     tx.commit().await.db()
 }
 
-async fn apply(conn: &mut PgConnection, what: &Completion) -> Result<()> {
+/// Runs a completion's writes; its changes to `ceremony_load`, which the
+/// caller writes (`batch`: those of the batch's jobs before it, unwritten).
+async fn apply(conn: &mut PgConnection, what: &Completion, batch: &Load) -> Result<Load> {
+    let mut mine = Load::default();
     match what {
-        Completion::Authentication(commit) => authentication_in(conn, commit).await,
-        Completion::Registration(commit) => registration_in(conn, commit).await,
+        Completion::Authentication(commit) => authentication_in(conn, commit, &mut mine).await,
+        Completion::Registration(commit) => registration_in(conn, commit, &mut mine).await,
         Completion::Ceremony {
             ceremony,
             max_pending,
             now,
-        } => ceremonies::insert(conn, ceremony, *max_pending, *now).await,
-    }
+        } => ceremonies::insert(conn, ceremony, *max_pending, *now, batch, &mut mine).await,
+    }?;
+    Ok(mine)
 }

@@ -15,6 +15,7 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::completions::Completion;
+use super::load::Load;
 use super::{audit, ceremonies, orgs, sessions, users, PgStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
@@ -52,15 +53,17 @@ fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
-/// A registration's writes but its audit events, inside the caller's
-/// transaction (see `completions`, which appends those last).
+/// A registration's writes but its audit events and its ceremony's place
+/// in `ceremony_load` (noted in `load`), inside the caller's transaction
+/// (see `completions`, which writes those last).
 pub(super) async fn registration_in(
     conn: &mut PgConnection,
     commit: &RegistrationCommit,
+    load: &mut Load,
 ) -> Result<()> {
     let org = &commit.credential.org_id;
     if let Some(ceremony) = &commit.ceremony {
-        ceremonies::consume(conn, org, ceremony, commit.now).await?;
+        ceremonies::consume(conn, org, ceremony, commit.now, load).await?;
     }
     if let Some(user) = &commit.new_user {
         users::insert_user(conn, user).await?;
@@ -82,9 +85,10 @@ pub(super) async fn registration_in(
 pub(super) async fn authentication_in(
     conn: &mut PgConnection,
     commit: &AuthenticationCommit,
+    load: &mut Load,
 ) -> Result<()> {
     if let Some(ceremony) = &commit.ceremony {
-        ceremonies::consume(conn, &commit.org_id, ceremony, commit.now).await?;
+        ceremonies::consume(conn, &commit.org_id, ceremony, commit.now, load).await?;
     }
     // MAX: a slower concurrent assertion can never move the counter back.
     let done = sqlx::query(

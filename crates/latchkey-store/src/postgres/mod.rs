@@ -9,6 +9,7 @@ mod ceremonies;
 mod completions;
 mod credentials;
 mod keys;
+mod load;
 mod orgs;
 mod sessions;
 mod transfer;

@@ -256,13 +256,13 @@ async fn the_pending_cap_counts_each_ceremony_until_its_own_expiry_or_consumptio
         for c in [&soon, &next, &ceremony(&org.id, T0.plus_secs(305))] {
             s.insert_ceremony(c, 3, T0).await.unwrap();
         }
-        assert_full(s, &org.id, T0.plus_secs(4), b).await;
+        assert_full(s, &org.id, T0.plus_secs(4), 3, b).await;
         // One millisecond after `soon` expired, its place is free.
         let just_after = Timestamp(T0.plus_secs(5).millis() + 1);
         s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
             .await
             .unwrap();
-        assert_full(s, &org.id, just_after, b).await;
+        assert_full(s, &org.id, just_after, 3, b).await;
         // Consuming one frees its place.
         s.take_ceremony(&org.id, &next.id, just_after)
             .await
@@ -270,17 +270,50 @@ async fn the_pending_cap_counts_each_ceremony_until_its_own_expiry_or_consumptio
         s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(305)), 3, just_after)
             .await
             .unwrap();
-        assert_full(s, &org.id, just_after, b).await;
+        assert_full(s, &org.id, just_after, 3, b).await;
         // A purge leaves the count of what it keeps as it was.
         s.purge_ceremonies(T0.plus_secs(6)).await.unwrap();
-        assert_full(s, &org.id, just_after, b).await;
+        assert_full(s, &org.id, just_after, 3, b).await;
     }
 }
 
-/// One more ceremony of `org`, started at `at`, is refused under a cap of 3.
-async fn assert_full(s: &dyn Store, org: &OrgId, at: Timestamp, backend: &str) {
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_pending_count_stays_exact_through_concurrent_starts_and_takes() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let (org, _, _) = create_org(db.store.as_ref(), "Acme").await;
+        // Expiries spread over several buckets, so batches share some.
+        let expiring = |i: i64| ceremony(&org.id, T0.plus_secs(300 + (i % 7) * 4));
+        let first: Vec<_> = (0..40).map(expiring).collect();
+        for c in &first {
+            db.store.insert_ceremony(c, CAP, T0).await.unwrap();
+        }
+        // 60 more starts race the takes of 20 of the first.
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..60 {
+            let (store, c) = (Arc::clone(&db.store), expiring(i));
+            tasks.spawn(async move { store.insert_ceremony(&c, CAP, T0).await.map(|_| ()) });
+        }
+        for c in &first[..20] {
+            let (store, org_id, id) = (Arc::clone(&db.store), org.id.clone(), c.id.clone());
+            tasks.spawn(async move { store.take_ceremony(&org_id, &id, T0).await.map(|_| ()) });
+        }
+        for result in tasks.join_all().await {
+            result.unwrap();
+        }
+        // 80 pending: a cap of 81 lets exactly one more in.
+        db.store
+            .insert_ceremony(&expiring(0), 81, T0)
+            .await
+            .unwrap();
+        assert_full(db.store.as_ref(), &org.id, T0, 81, b).await;
+    }
+}
+
+/// One more ceremony of `org`, started at `at`, is refused under `cap`.
+async fn assert_full(s: &dyn Store, org: &OrgId, at: Timestamp, cap: i64, backend: &str) {
     let err = s
-        .insert_ceremony(&ceremony(org, T0.plus_secs(305)), 3, at)
+        .insert_ceremony(&ceremony(org, T0.plus_secs(305)), cap, at)
         .await
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::TooManyPendingCeremonies, "{backend}");

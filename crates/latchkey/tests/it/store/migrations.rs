@@ -56,3 +56,48 @@ async fn an_in_memory_sqlite_store_is_migrated_and_usable() {
     store.ping().await.unwrap();
     assert!(store.list_orgs().await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_already_there() {
+    use sqlx::Connection;
+    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
+    let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
+        .await
+        .unwrap();
+    let apply = |versions: std::ops::RangeInclusive<i64>| {
+        migrator
+            .iter()
+            .filter(move |m| versions.contains(&m.version))
+            .map(|m| m.sql.clone())
+            .collect::<Vec<_>>()
+    };
+    for sql in apply(1..=4) {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    sqlx::raw_sql(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
+         INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at, consumed_at)
+             VALUES ('cer_1', 'org_a', 'authentication', '\\x00', '{}', 1, 20001, NULL),
+                    ('cer_2', 'org_a', 'authentication', '\\x01', '{}', 1, 29999, NULL),
+                    ('cer_3', 'org_a', 'authentication', '\\x02', '{}', 1, 30000, NULL),
+                    ('cer_4', 'org_a', 'authentication', '\\x03', '{}', 1, 30001, 5);",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for sql in apply(5..=5) {
+        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    }
+    let load: Vec<(i64, i64)> = sqlx::query_as(
+        "SELECT bucket, pending FROM ceremony_load WHERE org_id = 'org_a' ORDER BY bucket",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        load,
+        vec![(2, 2), (3, 1)],
+        "the consumed one is not counted"
+    );
+}
