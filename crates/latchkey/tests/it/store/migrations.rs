@@ -101,3 +101,40 @@ async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_alrea
         "the consumed one is not counted"
     );
 }
+
+/// Before the first ANALYZE (a new or restored database) PostgreSQL's
+/// planner has no statistics; an index by org_id once won the tie for
+/// lookups by id and read every pending ceremony of the org on each.
+#[tokio::test]
+async fn on_a_new_postgres_database_ceremony_lookups_by_id_use_the_primary_key() {
+    use sqlx::Connection;
+    let url = fresh_postgres_url().await;
+    let store = latchkey_store::open(Some(&url), std::path::Path::new("/nonexistent"))
+        .await
+        .unwrap();
+    store.ping().await.unwrap();
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    sqlx::raw_sql(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at)
+             VALUES ('org_a', 'A', 'active', '{}', 1);
+         INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at)
+             SELECT 'cer_' || g, 'org_a', 'authentication', '\\x00', '{}', 1, 300000 + g
+             FROM generate_series(1, 2000) g;",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    for statement in [
+        "SELECT id FROM ceremonies WHERE id = 'cer_7' AND org_id = 'org_a' AND consumed_at IS NULL",
+        "UPDATE ceremonies SET consumed_at = 5 \
+         WHERE id = 'cer_7' AND org_id = 'org_a' AND consumed_at IS NULL RETURNING expires_at",
+    ] {
+        let plan: Vec<String> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {statement}")))
+                .fetch_all(&mut conn)
+                .await
+                .unwrap();
+        let plan = plan.join("\n");
+        assert!(plan.contains("ceremonies_pkey"), "{statement}:\n{plan}");
+    }
+}
