@@ -6,7 +6,7 @@
 //! SHA-256, *ASN.1 DER* encoded (WebAuthn §6.5.5 — COSE's raw r||s form is
 //! what RPs most often get wrong); EdDSA is pure Ed25519 over the message.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use ciborium::value::{Integer, Value};
 use p256::pkcs8::EncodePrivateKey as _;
@@ -67,33 +67,41 @@ pub enum CredentialKey {
 /// generator signs one assertion per ceremony on its one core; with
 /// RustCrypto's signing it was close to saturating that core at ~3,000
 /// ceremonies/s, and the latencies it measured included its own queueing.
+/// ring's copy is made at the first signature (it checks the key pair, a
+/// point multiplication), so a registration, which signs nothing with
+/// attestation `none`, doesn't pay for it.
 #[derive(Clone)]
 pub struct EcKey {
     key: p256::ecdsa::SigningKey,
-    /// `None` only if ring refused the key's PKCS#8 form; RustCrypto signs then.
-    fast: Option<Arc<EcdsaKeyPair>>,
+    /// `None` inside only if ring refused the key's PKCS#8 form; RustCrypto signs then.
+    fast: Arc<OnceLock<Option<EcdsaKeyPair>>>,
 }
 
 impl EcKey {
     fn generate() -> EcKey {
-        let key = p256::ecdsa::SigningKey::random(&mut OsRng);
-        let fast = key.to_pkcs8_der().ok().and_then(|der| {
-            EcdsaKeyPair::from_pkcs8(
-                &ECDSA_P256_SHA256_ASN1_SIGNING,
-                der.as_bytes(),
-                &SystemRandom::new(),
-            )
-            .ok()
-        });
         EcKey {
-            key,
-            fast: fast.map(Arc::new),
+            key: p256::ecdsa::SigningKey::random(&mut OsRng),
+            fast: Arc::default(),
         }
+    }
+
+    fn fast(&self) -> Option<&EcdsaKeyPair> {
+        self.fast
+            .get_or_init(|| {
+                let der = self.key.to_pkcs8_der().ok()?;
+                EcdsaKeyPair::from_pkcs8(
+                    &ECDSA_P256_SHA256_ASN1_SIGNING,
+                    der.as_bytes(),
+                    &SystemRandom::new(),
+                )
+                .ok()
+            })
+            .as_ref()
     }
 
     /// ECDSA over SHA-256, DER-encoded (both libraries produce DER).
     fn sign(&self, message: &[u8]) -> Vec<u8> {
-        if let Some(fast) = &self.fast {
+        if let Some(fast) = self.fast() {
             if let Ok(sig) = fast.sign(&SystemRandom::new(), message) {
                 return sig.as_ref().to_vec();
             }
@@ -232,7 +240,7 @@ mod tests {
         let CredentialKey::Es256(ec) = &key else {
             unreachable!("an ES256 key")
         };
-        assert!(ec.fast.is_some(), "ring took the key");
+        assert!(ec.fast().is_some(), "ring took the key");
         let sig = p256::ecdsa::Signature::from_der(&key.sign(b"message")).unwrap();
         ec.key.verifying_key().verify(b"message", &sig).unwrap();
     }
