@@ -11,6 +11,7 @@
 
 #[macro_use]
 mod rows;
+mod ceremony_load;
 mod chain;
 mod error;
 mod postgres;

@@ -165,13 +165,12 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
     events.sort_by(|a, b| a.org_id.cmp(&b.org_id));
     let events: Vec<AuditEvent> = events.into_iter().cloned().collect();
     // Without its counts and events nothing commits (dropping `tx` rolls back).
-    let committed = match load.write(&mut tx).await {
-        Ok(()) => match audit::append(&mut tx, &events).await {
-            Ok(()) => tx.commit().await.db(),
-            Err(e) => Err(e),
-        },
-        Err(e) => Err(e),
-    };
+    let committed = async {
+        load.write(&mut tx).await?;
+        audit::append(&mut tx, &events).await?;
+        tx.commit().await.db()
+    }
+    .await;
     if let Err(e) = committed {
         return results.into_iter().map(|_| Err(e.clone())).collect();
     }

@@ -15,15 +15,8 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::Result;
 use sqlx::PgConnection;
 
+pub(super) use crate::ceremony_load::{bucket, BUCKET_MS};
 use crate::error::DbResultExt;
-
-/// Width of a bucket (migration 0005 computes the same).
-pub(super) const BUCKET_MS: i64 = 10_000;
-
-/// The bucket of an expiry time.
-pub(super) fn bucket(at: Timestamp) -> i64 {
-    at.millis().div_euclid(BUCKET_MS)
-}
 
 /// Changes to `ceremony_load` not yet written: pending ceremonies added
 /// (+1) or consumed (-1), by org and bucket.

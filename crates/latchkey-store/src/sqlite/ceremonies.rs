@@ -14,6 +14,7 @@ use latchkey_core::{Error, ErrorCode, Result};
 use rusqlite::{params, Connection};
 
 use super::{count, exec, json, one, SqliteStore};
+use crate::ceremony_load::{bucket, BUCKET_MS};
 use crate::error::{ceremony_refusal, DbResultExt};
 use crate::rows::CeremonyRow;
 
@@ -119,7 +120,7 @@ impl CeremonyStore for SqliteStore {
                 exec(
                     conn,
                     "DELETE FROM ceremony_load WHERE bucket < ?",
-                    [load_bucket(before)],
+                    [bucket(before)],
                 )
                 .db()
             })
@@ -169,30 +170,22 @@ pub(super) fn consume_on(
     }
 }
 
-/// Width of a `ceremony_load` bucket (migration 0004 computes the same).
-const LOAD_BUCKET_MS: i64 = 10_000;
-
-/// The `ceremony_load` bucket of an expiry time.
-fn load_bucket(at: Timestamp) -> i64 {
-    at.millis().div_euclid(LOAD_BUCKET_MS)
-}
-
 /// The org's ceremonies that are neither consumed nor expired at `now`:
 /// the counts of the buckets that expire wholly after now's bucket, plus
 /// the live rows of now's own bucket (a few seconds' worth of starts, read
 /// through the pending index). Exact, and independent of how many are pending.
 fn pending_count(conn: &Connection, org: &str, now: Timestamp) -> Result<i64> {
-    let bucket = load_bucket(now);
+    let now_bucket = bucket(now);
     let later = count(
         conn,
         "SELECT COALESCE(SUM(pending), 0) FROM ceremony_load WHERE org_id = ? AND bucket > ?",
-        params![org, bucket],
+        params![org, now_bucket],
     )?;
     let ending = count(
         conn,
         "SELECT COUNT(*) FROM ceremonies \
          WHERE org_id = ? AND consumed_at IS NULL AND expires_at > ? AND expires_at < ?",
-        params![org, now.millis(), (bucket + 1) * LOAD_BUCKET_MS],
+        params![org, now.millis(), (now_bucket + 1) * BUCKET_MS],
     )?;
     Ok(later + ending)
 }
@@ -203,7 +196,7 @@ fn add_load(conn: &Connection, org: &str, expires_at: Timestamp, delta: i64) -> 
         conn,
         "INSERT INTO ceremony_load (org_id, bucket, pending) VALUES (?, ?, ?) \
          ON CONFLICT (org_id, bucket) DO UPDATE SET pending = pending + excluded.pending",
-        params![org, load_bucket(expires_at), delta],
+        params![org, bucket(expires_at), delta],
     )
     .db()?;
     Ok(())
