@@ -16,25 +16,23 @@ pub struct AuthenticatorModel {
     pub icon_light: Option<String>,
 }
 
-static TABLE: OnceLock<HashMap<String, AuthenticatorModel>> = OnceLock::new();
+/// Keyed by the 16 bytes, so a lookup (one per registration) formats nothing.
+static TABLE: OnceLock<HashMap<[u8; 16], AuthenticatorModel>> = OnceLock::new();
 
-fn table() -> &'static HashMap<String, AuthenticatorModel> {
+fn table() -> &'static HashMap<[u8; 16], AuthenticatorModel> {
     TABLE.get_or_init(|| {
-        serde_json::from_str(include_str!("../data/aaguid.json")).unwrap_or_default()
+        let by_text: HashMap<String, AuthenticatorModel> =
+            serde_json::from_str(include_str!("../data/aaguid.json")).unwrap_or_default();
+        by_text
+            .into_iter()
+            .filter_map(|(text, model)| Some((parse_aaguid(&text)?, model)))
+            .collect()
     })
 }
 
 /// The canonical text form: lowercase, hyphenated.
 pub fn format_aaguid(aaguid: &[u8; 16]) -> String {
-    let h: String = aaguid.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[12..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid::Uuid::from_bytes(*aaguid).hyphenated().to_string()
 }
 
 pub fn parse_aaguid(text: &str) -> Option<[u8; 16]> {
@@ -50,7 +48,7 @@ pub fn parse_aaguid(text: &str) -> Option<[u8; 16]> {
 }
 
 pub fn lookup(aaguid: &[u8; 16]) -> Option<&'static AuthenticatorModel> {
-    table().get(&format_aaguid(aaguid))
+    table().get(aaguid)
 }
 
 #[cfg(test)]
@@ -65,6 +63,14 @@ mod tests {
             Some("Apple Passwords")
         );
         assert!(lookup(&[0u8; 16]).is_none());
+        // Every entry of the shipped table survives the load by bytes.
+        let shipped: HashMap<String, AuthenticatorModel> =
+            serde_json::from_str(include_str!("../data/aaguid.json")).unwrap();
+        assert_eq!(table().len(), shipped.len());
+        assert_eq!(
+            format_aaguid(&[0xab; 16]),
+            "abababab-abab-abab-abab-abababababab"
+        );
         assert_eq!(
             format_aaguid(&icloud),
             "fbfc3007-154e-4ecc-8c0b-6e020557d7bd"
