@@ -6,13 +6,12 @@
 //! SHA-256, *ASN.1 DER* encoded (WebAuthn §6.5.5 — COSE's raw r||s form is
 //! what RPs most often get wrong); EdDSA is pure Ed25519 over the message.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use ciborium::value::{Integer, Value};
-use p256::pkcs8::EncodePrivateKey as _;
 use rand::rngs::OsRng;
 use ring::rand::SystemRandom;
-use ring::signature::{EcdsaKeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+use ring::signature::{EcdsaKeyPair, KeyPair as _, ECDSA_P256_SHA256_ASN1_SIGNING};
 
 /// COSE algorithm identifiers (kept local so the testkit never silently
 /// agrees with a wrong constant in the code under test).
@@ -62,52 +61,69 @@ pub enum CredentialKey {
     EdDsa(ed25519_dalek::SigningKey),
 }
 
-/// A P-256 key: RustCrypto's for the public key's encodings, and the same
-/// key in ring for signing, which is several times faster. The load
-/// generator signs one assertion per ceremony on its one core; with
-/// RustCrypto's signing it was close to saturating that core at ~3,000
-/// ceremonies/s, and the latencies it measured included its own queueing.
-/// ring's copy is made at the first signature (it checks the key pair, a
-/// point multiplication), so a registration, which signs nothing with
-/// attestation `none`, doesn't pay for it.
+/// A P-256 key, generated and used for signing with ring. The load
+/// generator makes one key per registration and signs one assertion per
+/// sign-in on its one core: with RustCrypto's `p256` both cost several times
+/// more (a point multiplication each), and the client came close to
+/// saturating its core, so the latencies it measured included its own
+/// queueing. The public point is kept as bytes for the encodings.
 #[derive(Clone)]
 pub struct EcKey {
-    key: p256::ecdsa::SigningKey,
-    /// `None` inside only if ring refused the key's PKCS#8 form; RustCrypto signs then.
-    fast: Arc<OnceLock<Option<EcdsaKeyPair>>>,
+    signer: EcSigner,
+    /// SEC1 uncompressed: 0x04 || x(32) || y(32).
+    public: Vec<u8>,
+}
+
+#[derive(Clone)]
+enum EcSigner {
+    Ring(Arc<EcdsaKeyPair>),
+    /// Only if ring could not make a key (its RNG failed): RustCrypto's
+    /// generation and signing, which draw from the OS RNG their own way.
+    RustCrypto(p256::ecdsa::SigningKey),
 }
 
 impl EcKey {
     fn generate() -> EcKey {
-        EcKey {
-            key: p256::ecdsa::SigningKey::random(&mut OsRng),
-            fast: Arc::default(),
-        }
-    }
-
-    fn fast(&self) -> Option<&EcdsaKeyPair> {
-        self.fast
-            .get_or_init(|| {
-                let der = self.key.to_pkcs8_der().ok()?;
-                EcdsaKeyPair::from_pkcs8(
-                    &ECDSA_P256_SHA256_ASN1_SIGNING,
-                    der.as_bytes(),
-                    &SystemRandom::new(),
-                )
-                .ok()
-            })
-            .as_ref()
-    }
-
-    /// ECDSA over SHA-256, DER-encoded (both libraries produce DER).
-    fn sign(&self, message: &[u8]) -> Vec<u8> {
-        if let Some(fast) = self.fast() {
-            if let Ok(sig) = fast.sign(&SystemRandom::new(), message) {
-                return sig.as_ref().to_vec();
+        let rng = SystemRandom::new();
+        let ring_key = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng)
+            .and_then(|pkcs8| {
+                EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+                    .map_err(|_| ring::error::Unspecified)
+            });
+        match ring_key {
+            Ok(pair) => EcKey {
+                public: pair.public_key().as_ref().to_vec(),
+                signer: EcSigner::Ring(Arc::new(pair)),
+            },
+            Err(_) => {
+                let key = p256::ecdsa::SigningKey::random(&mut OsRng);
+                EcKey {
+                    public: key
+                        .verifying_key()
+                        .to_encoded_point(false)
+                        .as_bytes()
+                        .to_vec(),
+                    signer: EcSigner::RustCrypto(key),
+                }
             }
         }
-        let sig: p256::ecdsa::Signature = p256::ecdsa::signature::Signer::sign(&self.key, message);
-        sig.to_der().as_bytes().to_vec()
+    }
+
+    /// ECDSA over SHA-256, DER-encoded (both libraries produce DER). Empty
+    /// if ring's RNG fails while signing: the relying party then refuses
+    /// the assertion, which a test reports, rather than the testkit panicking.
+    fn sign(&self, message: &[u8]) -> Vec<u8> {
+        match &self.signer {
+            EcSigner::Ring(pair) => pair
+                .sign(&SystemRandom::new(), message)
+                .map(|sig| sig.as_ref().to_vec())
+                .unwrap_or_default(),
+            EcSigner::RustCrypto(key) => {
+                let sig: p256::ecdsa::Signature =
+                    p256::ecdsa::signature::Signer::sign(key, message);
+                sig.to_der().as_bytes().to_vec()
+            }
+        }
     }
 }
 
@@ -148,12 +164,7 @@ impl CredentialKey {
     /// 32-byte Ed25519 key.
     pub fn public_key_raw(&self) -> Vec<u8> {
         match self {
-            CredentialKey::Es256(key) => key
-                .key
-                .verifying_key()
-                .to_encoded_point(false)
-                .as_bytes()
-                .to_vec(),
+            CredentialKey::Es256(key) => key.public.clone(),
             CredentialKey::EdDsa(key) => key.verifying_key().to_bytes().to_vec(),
         }
     }
@@ -219,12 +230,11 @@ mod tests {
     fn spki_matches_the_pkcs8_encoders() {
         use p256::pkcs8::EncodePublicKey as _;
         let ec = CredentialKey::generate(Alg::Es256);
-        if let CredentialKey::Es256(k) = &ec {
-            let der = p256::PublicKey::from(k.key.verifying_key())
-                .to_public_key_der()
-                .unwrap();
-            assert_eq!(ec.public_key_spki(), der.as_bytes());
-        }
+        let der = p256::PublicKey::from_sec1_bytes(&ec.public_key_raw())
+            .unwrap()
+            .to_public_key_der()
+            .unwrap();
+        assert_eq!(ec.public_key_spki(), der.as_bytes());
         let ed = CredentialKey::generate(Alg::EdDsa);
         if let CredentialKey::EdDsa(k) = &ed {
             let der = ed25519_dalek::pkcs8::EncodePublicKey::to_public_key_der(&k.verifying_key())
@@ -234,15 +244,28 @@ mod tests {
     }
 
     #[test]
-    fn es256_signs_through_ring_in_der_that_the_public_key_verifies() {
+    fn es256_keys_come_from_ring_and_sign_der_that_the_public_key_verifies() {
         use p256::ecdsa::signature::Verifier as _;
         let key = CredentialKey::generate(Alg::Es256);
         let CredentialKey::Es256(ec) = &key else {
             unreachable!("an ES256 key")
         };
-        assert!(ec.fast().is_some(), "ring took the key");
+        assert!(matches!(ec.signer, EcSigner::Ring(_)), "ring made the key");
+        let public = p256::ecdsa::VerifyingKey::from_sec1_bytes(&key.public_key_raw()).unwrap();
         let sig = p256::ecdsa::Signature::from_der(&key.sign(b"message")).unwrap();
-        ec.key.verifying_key().verify(b"message", &sig).unwrap();
+        public.verify(b"message", &sig).unwrap();
+        // The fallback signs DER too.
+        let fallback = p256::ecdsa::SigningKey::random(&mut OsRng);
+        let rust = EcKey {
+            public: fallback
+                .verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
+            signer: EcSigner::RustCrypto(fallback.clone()),
+        };
+        let sig = p256::ecdsa::Signature::from_der(&rust.sign(b"message")).unwrap();
+        fallback.verifying_key().verify(b"message", &sig).unwrap();
     }
 
     #[test]
