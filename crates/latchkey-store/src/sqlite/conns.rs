@@ -26,6 +26,7 @@ use latchkey_core::{Error, Result};
 use rusqlite::Connection;
 use tokio::sync::{Mutex, OwnedMutexGuard};
 
+use super::checkpoints::Checkpoints;
 use super::writer::{self, Job, Pending};
 
 /// The writer thread's queue and connection, and the snapshot connection.
@@ -49,9 +50,13 @@ where
 
 impl Conns {
     /// A file database: the writer, a snapshot connection for long reads and
-    /// one for the checkpointer thread.
-    pub fn new(writer: Connection, snapshot: Connection, checkpoints: Connection) -> Result<Conns> {
-        let checkpoints = writer::Checkpoints::start(checkpoints)?;
+    /// one for each checkpointing thread.
+    pub fn new(
+        writer: Connection,
+        snapshot: Connection,
+        [first, catch_up]: [Connection; 2],
+    ) -> Result<Conns> {
+        let checkpoints = Checkpoints::start(first, catch_up)?;
         let snapshot = Some(Arc::new(StdMutex::new(snapshot)));
         Conns::start(writer, snapshot, Some(checkpoints))
     }
@@ -64,7 +69,7 @@ impl Conns {
     fn start(
         writer: Connection,
         snapshot: Option<Arc<StdMutex<Connection>>>,
-        checkpoints: Option<writer::Checkpoints>,
+        checkpoints: Option<Checkpoints>,
     ) -> Result<Conns> {
         let writer = Arc::new(Mutex::new(writer));
         let (jobs, queue) = mpsc::channel();

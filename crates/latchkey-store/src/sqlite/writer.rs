@@ -19,58 +19,24 @@
 //! state must give the same result, which holds for closures that only
 //! read their captures and the database.
 //!
-//! Checkpoints are mostly moved off this thread: the writer's automatic
-//! checkpoint is off, and once the WAL holds [`CHECKPOINT_FRAMES`] frames the
-//! writer asks a checkpointer thread, whose own connection copies the WAL
-//! back into the database (`PASSIVE`: it never blocks the writer). A larger
-//! WAL than SQLite's default (1,000 frames) means pages rewritten by many
-//! commits (index right edges, the org's audit head) are copied back once.
-//! Under steady load the writer appends while the checkpointer copies, so
-//! that copy never reaches the WAL's end, and SQLite only rewinds a WAL
-//! that was copied back entirely: it would grow for ever (measured: one
-//! checkpoint per commit after the first, each with its fsyncs). So once the
-//! checkpointer is done, the writer copies the few frames added since
-//! itself, between two batches, and the next batch rewinds the WAL.
+//! Checkpoints are moved off this thread but finished on it, between two
+//! batches (see `checkpoints`).
 
-use std::cell::Cell;
 use std::collections::VecDeque;
-use std::ffi::c_int;
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::Arc;
 
 use latchkey_core::{Error, Result};
-use rusqlite::hooks::Wal;
 use rusqlite::Connection;
 use tokio::sync::{oneshot, Mutex};
 
+use super::checkpoints::{note_wal_frames, Checkpoints};
 use super::exec;
 use crate::error::DbResultExt;
 
 /// Jobs committed together at most; bounds one batch's latency.
 const MAX_BATCH: usize = 128;
-/// WAL frames (pages) that trigger a checkpoint: about 64 MiB. Each
-/// checkpoint ends with the writer's own short copy (see the module notes),
-/// a pause of a few ms for every write: at 4,000 frames that came every
-/// ~0.1 s at full load. Measured against 4,000: p99 −10 %, +4 % sign-ins/s;
-/// the WAL file stays at its largest size, ~64–110 MiB after full load.
-const CHECKPOINT_FRAMES: i32 = 16_000;
-/// Checkpoint passes the checkpointer makes per request at most.
-const MAX_PASSES: usize = 4;
-/// Frames a pass may leave for the writer's own final copy.
-const FRAMES_LEFT_TO_WRITER: i64 = 64;
-
-thread_local! {
-    /// Frames in the WAL after this thread's last commit (SQLite's WAL hook
-    /// takes a plain function, so it reports through the committing thread).
-    static WAL_FRAMES: Cell<i32> = const { Cell::new(0) };
-}
-
-fn note_wal_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
-    WAL_FRAMES.set(frames);
-    Ok(())
-}
 
 /// One write waiting for the writer thread.
 pub(super) trait Job: Send {
@@ -184,73 +150,6 @@ fn batch_scheduling() {
     }
 }
 
-/// Lowers the calling thread's priority (nice 10). The checkpointer's
-/// passes are long (~15 ms of copying and two fsyncs for 4,000 frames) and
-/// nothing waits for them, but at the default priority each one took half
-/// of a busy core from the request thread for their duration, and every
-/// ceremony in flight then was late: measured p99 12–15 → 11–12 ms. At
-/// nice 10 a pass still gets a fixed share of the core, so it can't starve.
-fn background_priority() {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: plain syscall; who 0 is the calling thread (Linux keeps
-        // nice per thread). Raising one's own nice needs no privilege.
-        let rc = unsafe { libc::setpriority(libc::PRIO_PROCESS, 0, 10) };
-        if rc != 0 {
-            tracing::debug!("nice 10 refused for the SQLite checkpointer thread");
-        }
-    }
-}
-
-/// The writer's side of the checkpointer thread.
-pub(super) struct Checkpoints {
-    ask: SyncSender<()>,
-    done: Arc<AtomicBool>,
-    asked: bool,
-    /// WAL frames that trigger a checkpoint ([`CHECKPOINT_FRAMES`] outside tests).
-    every: i32,
-}
-
-impl Checkpoints {
-    /// Starts the checkpointer thread on its own connection.
-    pub fn start(conn: Connection) -> Result<Checkpoints> {
-        Self::start_every(conn, CHECKPOINT_FRAMES)
-    }
-
-    fn start_every(conn: Connection, every: i32) -> Result<Checkpoints> {
-        let (ask, asks) = std::sync::mpsc::sync_channel(1);
-        let done = Arc::new(AtomicBool::new(false));
-        let flag = done.clone();
-        std::thread::Builder::new()
-            .name("latchkey-sqlite-checkpoint".to_owned())
-            .spawn(move || checkpointer(conn, asks, flag))
-            .map_err(Error::internal)?;
-        Ok(Checkpoints {
-            ask,
-            done,
-            asked: false,
-            every,
-        })
-    }
-
-    /// Between batches: ask for a checkpoint when the WAL is big; once the
-    /// checkpointer has done it, finish it here (see the module notes).
-    fn after_batch(&mut self, conn: &Connection) {
-        if !self.asked {
-            if WAL_FRAMES.get() >= self.every {
-                // Full means a request is already pending: nothing lost.
-                let _ = self.ask.try_send(());
-                self.asked = true;
-            }
-        } else if self.done.swap(false, Ordering::AcqRel) {
-            self.asked = false;
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
-            }
-        }
-    }
-}
-
 /// How a batch keeps its jobs apart (see the module notes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Mode {
@@ -338,43 +237,6 @@ fn abandon(conn: &Connection, ran: Vec<Box<dyn Job>>, job: Box<dyn Job>, e: Erro
         earlier.answer(Some(e.clone()));
     }
     job.answer(Some(e));
-}
-
-/// Copies the WAL back into the database whenever asked, on its own
-/// connection, until the writer thread ends. One pass leaves behind the
-/// frames the writer appended meanwhile, which the writer then copies
-/// itself, between two batches, with every write waiting: after a single
-/// pass of ~4,000 frames that was ~400 frames and 3–9 ms, every ~0.1 s at
-/// full load. So passes repeat while
-/// the writer appended more than [`FRAMES_LEFT_TO_WRITER`] during the last;
-/// each is shorter than the one before (copying back is several times faster
-/// than the writer appends).
-fn checkpointer(conn: Connection, asks: Receiver<()>, done: Arc<AtomicBool>) {
-    background_priority();
-    while asks.recv().is_ok() {
-        let mut copied_up_to = 0;
-        for _ in 0..MAX_PASSES {
-            match passive_checkpoint(&conn) {
-                // A pass copies the WAL as it was when the pass began.
-                Ok(wal_frames) if wal_frames - copied_up_to > FRAMES_LEFT_TO_WRITER => {
-                    copied_up_to = wal_frames;
-                }
-                Ok(_) => break,
-                Err(e) => {
-                    tracing::warn!(error = %e, "SQLite checkpoint failed; the next one retries");
-                    break;
-                }
-            }
-        }
-        done.store(true, Ordering::Release);
-    }
-}
-
-/// One PASSIVE checkpoint; the WAL's frames when it began (0 outside WAL mode).
-fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
-    // Columns: busy, frames in the WAL, frames copied back (-1 outside WAL mode).
-    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
-        .map(|frames| frames.max(0))
 }
 
 #[cfg(test)]
