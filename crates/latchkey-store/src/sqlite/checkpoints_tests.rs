@@ -4,8 +4,8 @@
 use super::*;
 
 /// A WAL database in a fresh directory: the writer's connection (WAL hook
-/// on, automatic checkpoints off, as the writer thread sets it) and two more.
-fn wal_db(dir: &std::path::Path) -> (Connection, Connection, Connection) {
+/// on, automatic checkpoints off, as the writer thread sets it) and another.
+fn wal_db(dir: &std::path::Path) -> (Connection, Connection) {
     let _ = std::fs::remove_dir_all(dir);
     std::fs::create_dir_all(dir).unwrap();
     let path = dir.join("wal.db");
@@ -17,8 +17,7 @@ fn wal_db(dir: &std::path::Path) -> (Connection, Connection, Connection) {
         )
         .unwrap();
     writer.wal_hook(Some(note_wal_frames));
-    let other = || Connection::open(&path).unwrap();
-    (writer, other(), other())
+    (writer, Connection::open(&path).unwrap())
 }
 
 fn insert(conn: &Connection, x: i64) {
@@ -29,12 +28,12 @@ fn insert(conn: &Connection, x: i64) {
 #[test]
 fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
     let dir = std::env::temp_dir().join(format!("latchkey-wal-{}", std::process::id()));
-    let (writer, first, catch_up) = wal_db(&dir);
-    let mut checkpoints = Checkpoints::start_every(first, catch_up, 200).unwrap();
+    let (writer, checkpointer) = wal_db(&dir);
+    let mut checkpoints = Checkpoints::start_every(checkpointer, 200).unwrap();
     let (mut rewinds, mut last, mut written) = (0, 0, 0i64);
     // Until the WAL has been rewound three times; the cap only stops a broken protocol.
     while rewinds < 3 && written < 50_000 {
-        // Each commit adds a few pages; the writer never pauses for the passes.
+        // Each commit adds a few pages; the writer never pauses for the checkpointer.
         insert(&writer, written);
         written += 1;
         checkpoints.after_batch(&writer);
@@ -63,7 +62,7 @@ fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
 #[test]
 fn a_passive_checkpoint_reports_the_wal_frames_it_saw() {
     let dir = std::env::temp_dir().join(format!("latchkey-wal-frames-{}", std::process::id()));
-    let (writer, other, _) = wal_db(&dir);
+    let (writer, other) = wal_db(&dir);
     insert(&writer, 1);
     let frames = passive_checkpoint(&other).unwrap();
     assert!(

@@ -50,13 +50,9 @@ where
 
 impl Conns {
     /// A file database: the writer, a snapshot connection for long reads and
-    /// one for each checkpointing thread.
-    pub fn new(
-        writer: Connection,
-        snapshot: Connection,
-        [first, catch_up]: [Connection; 2],
-    ) -> Result<Conns> {
-        let checkpoints = Checkpoints::start(first, catch_up)?;
+    /// one for the checkpointer thread.
+    pub fn new(writer: Connection, snapshot: Connection, checkpoints: Connection) -> Result<Conns> {
+        let checkpoints = Checkpoints::start(checkpoints)?;
         let snapshot = Some(Arc::new(StdMutex::new(snapshot)));
         Conns::start(writer, snapshot, Some(checkpoints))
     }

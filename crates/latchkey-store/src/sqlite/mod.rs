@@ -112,7 +112,7 @@ impl SqliteStore {
                     "PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{WRITER_CACHE_KIB};"
                 ))
                 .db()?;
-            Conns::new(writer, connect(&path)?, [connect(&path)?, connect(&path)?])
+            Conns::new(writer, connect(&path)?, connect(&path)?)
         })
         .await
         .map_err(Error::internal)??;
