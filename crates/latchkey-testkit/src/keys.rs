@@ -95,17 +95,18 @@ impl EcKey {
                 public: pair.public_key().as_ref().to_vec(),
                 signer: EcSigner::Ring(Arc::new(pair)),
             },
-            Err(_) => {
-                let key = p256::ecdsa::SigningKey::random(&mut OsRng);
-                EcKey {
-                    public: key
-                        .verifying_key()
-                        .to_encoded_point(false)
-                        .as_bytes()
-                        .to_vec(),
-                    signer: EcSigner::RustCrypto(key),
-                }
-            }
+            Err(_) => EcKey::rust_crypto(p256::ecdsa::SigningKey::random(&mut OsRng)),
+        }
+    }
+
+    fn rust_crypto(key: p256::ecdsa::SigningKey) -> EcKey {
+        EcKey {
+            public: key
+                .verifying_key()
+                .to_encoded_point(false)
+                .as_bytes()
+                .to_vec(),
+            signer: EcSigner::RustCrypto(key),
         }
     }
 
@@ -256,14 +257,7 @@ mod tests {
         public.verify(b"message", &sig).unwrap();
         // The fallback signs DER too.
         let fallback = p256::ecdsa::SigningKey::random(&mut OsRng);
-        let rust = EcKey {
-            public: fallback
-                .verifying_key()
-                .to_encoded_point(false)
-                .as_bytes()
-                .to_vec(),
-            signer: EcSigner::RustCrypto(fallback.clone()),
-        };
+        let rust = EcKey::rust_crypto(fallback.clone());
         let sig = p256::ecdsa::Signature::from_der(&rust.sign(b"message")).unwrap();
         fallback.verifying_key().verify(b"message", &sig).unwrap();
     }
