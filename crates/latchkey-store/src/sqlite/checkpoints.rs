@@ -95,7 +95,7 @@ impl Checkpoints {
             }
         } else if self.done.swap(false, Ordering::AcqRel) {
             self.asked = false;
-            if let Err(e) = conn.execute_batch("PRAGMA wal_checkpoint(PASSIVE)") {
+            if let Err(e) = passive_checkpoint(conn) {
                 warn_failed(&e);
             }
         }

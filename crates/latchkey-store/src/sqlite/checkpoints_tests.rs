@@ -5,10 +5,8 @@ use super::*;
 
 /// A WAL database in a fresh directory: the writer's connection (WAL hook
 /// on, automatic checkpoints off, as the writer thread sets it) and another.
-fn wal_db(dir: &std::path::Path) -> (Connection, Connection) {
-    let _ = std::fs::remove_dir_all(dir);
-    std::fs::create_dir_all(dir).unwrap();
-    let path = dir.join("wal.db");
+fn wal_db(dir: &tempfile::TempDir) -> (Connection, Connection) {
+    let path = dir.path().join("wal.db");
     let writer = Connection::open(&path).unwrap();
     writer
         .execute_batch(
@@ -27,7 +25,7 @@ fn insert(conn: &Connection, x: i64) {
 
 #[test]
 fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
-    let dir = std::env::temp_dir().join(format!("latchkey-wal-{}", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
     let (writer, checkpointer) = wal_db(&dir);
     let mut checkpoints = Checkpoints::start_every(checkpointer, 200).unwrap();
     let (mut rewinds, mut last, mut written) = (0, 0, 0i64);
@@ -55,13 +53,11 @@ fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .unwrap();
     assert_eq!(check, "ok");
-    drop((writer, checkpoints));
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn a_passive_checkpoint_reports_the_wal_frames_it_saw() {
-    let dir = std::env::temp_dir().join(format!("latchkey-wal-frames-{}", std::process::id()));
+    let dir = tempfile::tempdir().unwrap();
     let (writer, other) = wal_db(&dir);
     insert(&writer, 1);
     let frames = passive_checkpoint(&other).unwrap();
@@ -72,6 +68,4 @@ fn a_passive_checkpoint_reports_the_wal_frames_it_saw() {
     // Outside WAL mode there is nothing to copy back.
     let memory = Connection::open_in_memory().unwrap();
     assert_eq!(passive_checkpoint(&memory).unwrap(), 0);
-    drop((writer, other));
-    let _ = std::fs::remove_dir_all(&dir);
 }
