@@ -16,6 +16,7 @@ use aes_gcm::{Aes256Gcm, Nonce};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::DecodingKey;
+use ring::hkdf;
 use serde_json::json;
 
 use crate::clock::Timestamp;
@@ -86,6 +87,18 @@ impl MasterKey {
                 .map_err(Error::internal)?,
         );
         Ok(out)
+    }
+
+    /// A 256-bit key for one purpose, named by `label` (HKDF-SHA256), so
+    /// no two uses of the master key share key material.
+    pub fn derive(&self, label: &str) -> [u8; 32] {
+        let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"latchkey").extract(&self.0);
+        let mut out = [0u8; 32];
+        // Expanding to 32 bytes from SHA-256 can't fail (the limit is 255 × 32).
+        if let Ok(okm) = prk.expand(&[label.as_bytes()], hkdf::HKDF_SHA256) {
+            let _ = okm.fill(&mut out);
+        }
+        out
     }
 
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>> {

@@ -15,6 +15,7 @@ pub use error::{Error, ErrorCode, Result};
 pub mod aaguid;
 pub mod challenge;
 pub mod keys;
+pub mod sealed;
 pub mod service;
 pub mod tokens;
 

@@ -90,9 +90,31 @@ pub trait CeremonyStore: Send + Sync {
     /// Expiry is the caller's check: an expired ceremony is consumed all the same.
     async fn take_ceremony(&self, org: &OrgId, id: &CeremonyId, now: Timestamp)
         -> Result<Ceremony>;
+    /// Records a sealed ceremony (see [`crate::sealed`]) as spent, so it
+    /// completes once: `ceremony_already_used` if it was spent before.
+    async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()>;
     /// Deletes ceremonies that expired before `before` (consumed or not: a
-    /// ceremony can't be completed after expiry, so its row has no more use).
+    /// ceremony can't be completed after expiry, so its row has no more use),
+    /// and the spent sealed ceremonies that did.
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64>;
+}
+
+/// A sealed ceremony that was completed or failed: kept until it expires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpentCeremony {
+    pub id: CeremonyId,
+    pub org_id: OrgId,
+    pub expires_at: Timestamp,
+}
+
+impl SpentCeremony {
+    pub fn of(ceremony: &Ceremony) -> Self {
+        SpentCeremony {
+            id: ceremony.id.clone(),
+            org_id: ceremony.org_id.clone(),
+            expires_at: ceremony.expires_at,
+        }
+    }
 }
 
 /// Everything a finished registration writes, in one transaction.
@@ -117,9 +139,9 @@ pub struct RegistrationCommit {
 #[derive(Debug, Clone)]
 pub struct AuthenticationCommit {
     pub org_id: OrgId,
-    /// As in [`RegistrationCommit`]: the single-use check and the session
-    /// commit together, so a sign-in costs one write.
-    pub ceremony: Option<CeremonyId>,
+    /// Spent first (see [`CeremonyStore::spend_ceremony`]): the single-use
+    /// check and the session commit together, so a sign-in costs one write.
+    pub ceremony: Option<SpentCeremony>,
     pub credential_id: Vec<u8>,
     pub sign_count: u32,
     pub backup_eligible: bool,
@@ -136,14 +158,13 @@ pub trait CredentialStore: Send + Sync {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()>;
     async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()>;
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>>;
-    /// The ceremony (as [`CeremonyStore::get_ceremony`]) and the credential
-    /// with its owner, in one read: what verifying an assertion needs.
-    async fn assertion_context(
+    /// The credential with its owner, in one read: what verifying an
+    /// assertion needs besides its (sealed) ceremony.
+    async fn assertion_subject(
         &self,
         org: &OrgId,
-        ceremony: &CeremonyId,
         credential_id: &[u8],
-    ) -> Result<(Ceremony, Option<(Credential, User)>)>;
+    ) -> Result<Option<(Credential, User)>>;
     /// Newest first.
     async fn list_user_credentials(
         &self,

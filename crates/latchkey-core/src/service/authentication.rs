@@ -1,7 +1,9 @@
 //! Authentication ceremonies. `challenge` binds a ceremony to the user it is
 //! for (by username or credential id) or to nobody (usernameless, conditional
 //! UI); unknown usernames get a ceremony that no credential can complete, so
-//! the response doesn't reveal who exists. `verify` consumes the ceremony,
+//! the response doesn't reveal who exists. A sign-in ceremony is stored
+//! nowhere: it is sealed into its id (see [`crate::sealed`]), and spent
+//! when completed or failed. `verify` spends the ceremony,
 //! checks the credential belongs to the org and to the ceremony's user,
 //! verifies the assertion and commits counter, flags and the new session.
 
@@ -18,7 +20,7 @@ use crate::model::{
     Ceremony, CeremonyPurpose, Credential, Org, PasskeyStatus, Session, User, UserStatus,
     UserVerification,
 };
-use crate::store::AuthenticationCommit;
+use crate::store::{AuthenticationCommit, SpentCeremony};
 use crate::tokens::{self, SessionClaims, VerificationClaims};
 use crate::webauthn::json::{b64url_decode, b64url_encode, AuthenticationResponseJson};
 use crate::webauthn::{verify_authentication, AssertionCheck};
@@ -106,11 +108,9 @@ impl Latchkey {
             created_at: now,
             expires_at: now.plus_secs(org.settings.ceremony_ttl_secs),
         };
-        self.store
-            .insert_ceremony(&ceremony, self.config.max_pending_ceremonies, now)
-            .await?;
+        // Nothing stored: the ceremony travels sealed in its id.
         Ok(CeremonyStart {
-            ceremony_id: ceremony.id.to_string(),
+            ceremony_id: self.seal.seal(&ceremony)?,
             public_key,
         })
     }
@@ -159,9 +159,11 @@ impl Latchkey {
         token_type: TokenType,
         user_agent: Option<String>,
     ) -> Result<TokenGrant> {
-        let id = CeremonyId::parse(ceremony_id)?;
+        let ceremony = self
+            .seal
+            .open(org_id, CeremonyPurpose::Authentication, ceremony_id)?;
         let raw_id = b64url_decode("rawId", &response.raw_id)?;
-        let (ceremony, subject) = self.store.assertion_context(org_id, &id, &raw_id).await?;
+        let subject = self.store.assertion_subject(org_id, &raw_id).await?;
         let attempt = Attempt {
             ceremony: &ceremony,
             subject,
@@ -200,9 +202,9 @@ impl Latchkey {
             Err(e) if e.code == ErrorCode::SignCountRegression => {
                 // Only a ceremony nobody completed proves a clone: the twin of
                 // a double-submitted assertion can read the counter its
-                // sibling just stored. Taking the ceremony decides which.
+                // sibling just stored. Spending the ceremony decides which.
                 self.store
-                    .take_ceremony(org_id, &ceremony.id, self.now())
+                    .spend_ceremony(&SpentCeremony::of(ceremony))
                     .await?;
                 self.flag_cloned(&org, &credential).await?;
                 return Err(e);
@@ -290,7 +292,7 @@ impl Latchkey {
         };
         let commit = AuthenticationCommit {
             org_id: org_id.clone(),
-            ceremony: Some(ceremony.id.clone()),
+            ceremony: Some(SpentCeremony::of(ceremony)),
             credential_id: credential.id.clone(),
             sign_count: verified.sign_count,
             backup_eligible: verified.backup_eligible,

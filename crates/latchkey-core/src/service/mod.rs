@@ -28,6 +28,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::ids::{OrgId, SessionId, UserId};
 use crate::keys::{KeyRing, MasterKey};
 use crate::model::{Org, Role};
+use crate::sealed::CeremonySeal;
 use crate::store::Store;
 use crate::webauthn::AttestationPolicy;
 
@@ -84,6 +85,8 @@ pub struct Latchkey {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     keys: KeyRing,
+    /// Seals sign-in ceremonies into their ids (see [`crate::sealed`]).
+    seal: CeremonySeal,
     config: CoreConfig,
     /// Vendor roots for attestation formats; per-org policy is layered on top.
     vendor_roots: AttestationPolicy,
@@ -97,12 +100,14 @@ impl Latchkey {
         master_key: MasterKey,
         config: CoreConfig,
     ) -> Result<Self> {
+        let seal = CeremonySeal::new(&master_key);
         let keys = KeyRing::load(store.as_ref(), master_key, clock.now()).await?;
         let vendor_roots = AttestationPolicy::with_vendor_roots();
         Ok(Latchkey {
             store,
             clock,
             keys,
+            seal,
             config,
             vendor_roots,
             orgs: cache::OrgCache::default(),

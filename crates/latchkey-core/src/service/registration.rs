@@ -19,7 +19,7 @@ use crate::model::{
     Ceremony, CeremonyPurpose, Credential, InvitationKind, Org, PasskeyStatus, RegistrationMode,
     Role, User, UserKind, UserStatus, UserVerification,
 };
-use crate::store::RegistrationCommit;
+use crate::store::{RegistrationCommit, SpentCeremony};
 use crate::webauthn::json::{b64url_decode, RegistrationResponseJson};
 use crate::webauthn::{verify_registration, RegistrationCheck};
 use crate::{aaguid, random};
@@ -356,11 +356,20 @@ impl Latchkey {
         if failure.code == ErrorCode::CeremonyAlreadyUsed {
             return failure;
         }
-        if let Err(e) = self
-            .store
-            .take_ceremony(&ceremony.org_id, &ceremony.id, self.now())
-            .await
-        {
+        // Sign-in ceremonies are sealed, not stored (see `crate::sealed`).
+        let consumed = match ceremony.purpose {
+            CeremonyPurpose::Authentication => {
+                self.store
+                    .spend_ceremony(&SpentCeremony::of(ceremony))
+                    .await
+            }
+            CeremonyPurpose::Registration => self
+                .store
+                .take_ceremony(&ceremony.org_id, &ceremony.id, self.now())
+                .await
+                .map(drop),
+        };
+        if let Err(e) = consumed {
             if e.code == ErrorCode::Internal {
                 tracing::warn!(error = %e, "could not consume a failed ceremony");
             }

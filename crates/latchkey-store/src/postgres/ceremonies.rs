@@ -1,13 +1,15 @@
 //! Pending WebAuthn ceremonies on PostgreSQL. Insertion is capped per org by one
 //! conditional INSERT … SELECT, whose count comes from `ceremony_load`
 //! ([`super::load`]); taking is one conditional UPDATE … RETURNING, so of
-//! any number of concurrent takes exactly one sees a row.
+//! any number of concurrent takes exactly one sees a row. Sealed (sign-in)
+//! ceremonies are only recorded once spent, by an INSERT that exactly one
+//! of any number of concurrent spends makes.
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{CeremonyId, OrgId};
 use latchkey_core::model::Ceremony;
-use latchkey_core::store::CeremonyStore;
+use latchkey_core::store::{CeremonyStore, SpentCeremony};
 use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
@@ -195,7 +197,37 @@ impl CeremonyStore for PgStore {
             .execute(&mut *tx)
             .await
             .db()?;
+        let spent = sqlx::query("DELETE FROM spent_ceremonies WHERE expires_at < $1")
+            .bind(before.millis())
+            .execute(&mut *tx)
+            .await
+            .db()?;
         tx.commit().await.db()?;
-        Ok(done.rows_affected())
+        Ok(done.rows_affected() + spent.rows_affected())
     }
+
+    async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()> {
+        let mut conn = self.pool.acquire().await.db()?;
+        spend(&mut conn, spent).await
+    }
+}
+
+/// Records a sealed ceremony as spent, inside the caller's transaction:
+/// `ceremony_already_used` when it was spent before. Of two nodes racing,
+/// the second INSERT waits for the first transaction and then conflicts.
+pub(super) async fn spend(conn: &mut PgConnection, spent: &SpentCeremony) -> Result<()> {
+    let done = sqlx::query(
+        "INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(spent.expires_at.millis())
+    .bind(spent.id.as_str())
+    .bind(spent.org_id.as_str())
+    .execute(conn)
+    .await
+    .db()?;
+    if done.rows_affected() == 0 {
+        return Err(ceremony_refusal(true));
+    }
+    Ok(())
 }

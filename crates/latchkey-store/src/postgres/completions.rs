@@ -193,7 +193,7 @@ async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
 async fn apply(conn: &mut PgConnection, what: &Completion, batch: &Load) -> Result<Load> {
     let mut mine = Load::default();
     match what {
-        Completion::Authentication(commit) => authentication_in(conn, commit, &mut mine).await,
+        Completion::Authentication(commit) => authentication_in(conn, commit).await,
         Completion::Registration(commit) => registration_in(conn, commit, &mut mine).await,
         Completion::Ceremony {
             ceremony,

@@ -5,11 +5,9 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{CeremonyId, OrgId, UserId};
-use latchkey_core::model::{Ceremony, Credential, Page, Paged, User, UserStatus};
-use latchkey_core::store::{
-    AuthenticationCommit, CeremonyStore, CredentialStore, RegistrationCommit, UserStore,
-};
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::model::{Credential, Page, Paged, User, UserStatus};
+use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit, UserStore};
 use latchkey_core::{ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
@@ -85,10 +83,9 @@ pub(super) async fn registration_in(
 pub(super) async fn authentication_in(
     conn: &mut PgConnection,
     commit: &AuthenticationCommit,
-    load: &mut Load,
 ) -> Result<()> {
     if let Some(ceremony) = &commit.ceremony {
-        ceremonies::consume(conn, &commit.org_id, ceremony, commit.now, load).await?;
+        ceremonies::spend(conn, ceremony).await?;
     }
     // MAX: a slower concurrent assertion can never move the counter back.
     let done = sqlx::query(
@@ -139,22 +136,16 @@ impl CredentialStore for PgStore {
         row.map(Credential::try_from).transpose()
     }
 
-    async fn assertion_context(
+    async fn assertion_subject(
         &self,
         org: &OrgId,
-        ceremony: &CeremonyId,
         credential_id: &[u8],
-    ) -> Result<(Ceremony, Option<(Credential, User)>)> {
-        // Two round trips in parallel, then the owner.
-        let (ceremony, credential) = tokio::try_join!(
-            self.get_ceremony(org, ceremony),
-            self.get_credential(org, credential_id)
-        )?;
-        let Some(credential) = credential else {
-            return Ok((ceremony, None));
+    ) -> Result<Option<(Credential, User)>> {
+        let Some(credential) = self.get_credential(org, credential_id).await? else {
+            return Ok(None);
         };
         let owner = self.get_user(org, &credential.user_id).await?;
-        Ok((ceremony, owner.map(|user| (credential, user))))
+        Ok(owner.map(|user| (credential, user)))
     }
 
     async fn list_user_credentials(

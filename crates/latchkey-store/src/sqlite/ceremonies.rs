@@ -3,13 +3,14 @@
 //! migration 0004), kept by every insert and consumption, so a start costs
 //! the same with ten or ten thousand pending. Taking is one conditional
 //! UPDATE … RETURNING, so of any number of concurrent takes exactly one sees
-//! a row.
+//! a row. Sealed (sign-in) ceremonies are only recorded once spent, by an
+//! INSERT that exactly one of any number of concurrent spends makes.
 
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{CeremonyId, OrgId};
 use latchkey_core::model::Ceremony;
-use latchkey_core::store::CeremonyStore;
+use latchkey_core::store::{CeremonyStore, SpentCeremony};
 use latchkey_core::{Error, ErrorCode, Result};
 use rusqlite::{params, Connection};
 
@@ -106,6 +107,11 @@ impl CeremonyStore for SqliteStore {
             .await
     }
 
+    async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()> {
+        let spent = spent.clone();
+        self.conns.write(move |conn| spend_on(conn, &spent)).await
+    }
+
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
         let purged = self
             .purge_in_chunks(
@@ -113,7 +119,14 @@ impl CeremonyStore for SqliteStore {
                  (SELECT id FROM ceremonies WHERE expires_at < ? LIMIT ?)",
                 before,
             )
-            .await?;
+            .await?
+            + self
+                .purge_in_chunks(
+                    "DELETE FROM spent_ceremonies WHERE (expires_at, id) IN \
+                     (SELECT expires_at, id FROM spent_ceremonies WHERE expires_at < ? LIMIT ?)",
+                    before,
+                )
+                .await?;
         // Buckets wholly before `before` can't hold a pending ceremony.
         self.conns
             .write(move |conn| {
@@ -168,6 +181,26 @@ pub(super) fn consume_on(
         Some(at) => add_load(conn, org.as_str(), Timestamp(at), -1),
         None => Err(ceremony_refusal(true)),
     }
+}
+
+/// Records a sealed ceremony as spent, inside the caller's transaction:
+/// `ceremony_already_used` when it was spent before.
+pub(super) fn spend_on(conn: &Connection, spent: &SpentCeremony) -> Result<()> {
+    let inserted = exec(
+        conn,
+        "INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES (?, ?, ?) \
+         ON CONFLICT DO NOTHING",
+        params![
+            spent.expires_at.millis(),
+            spent.id.as_str(),
+            spent.org_id.as_str()
+        ],
+    )
+    .db()?;
+    if inserted == 0 {
+        return Err(ceremony_refusal(true));
+    }
+    Ok(())
 }
 
 /// The org's ceremonies that are neither consumed nor expired at `now`:

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{CeremonyId, OrgId, UserId};
-use latchkey_core::model::{Ceremony, Credential, Page, Paged, User, UserStatus};
+use latchkey_core::ids::{OrgId, UserId};
+use latchkey_core::model::{Credential, Page, Paged, User, UserStatus};
 use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
 use latchkey_core::{ErrorCode, Result};
 use rusqlite::{params, Connection};
@@ -111,7 +111,7 @@ impl CredentialStore for SqliteStore {
         self.conns
             .write(move |tx| {
                 if let Some(ceremony) = &commit.ceremony {
-                    ceremonies::consume_on(tx, &commit.org_id, ceremony, commit.now)?;
+                    ceremonies::spend_on(tx, ceremony)?;
                 }
                 // MAX: a slower concurrent assertion can never move the counter back.
                 let changed = exec(
@@ -146,21 +146,19 @@ impl CredentialStore for SqliteStore {
             .await
     }
 
-    async fn assertion_context(
+    async fn assertion_subject(
         &self,
         org: &OrgId,
-        ceremony: &CeremonyId,
         credential_id: &[u8],
-    ) -> Result<(Ceremony, Option<(Credential, User)>)> {
-        let (org, ceremony, id) = (org.clone(), ceremony.clone(), credential_id.to_vec());
+    ) -> Result<Option<(Credential, User)>> {
+        let (org, id) = (org.clone(), credential_id.to_vec());
         self.conns
             .read(move |conn| {
-                let ceremony = ceremonies::pending_on(conn, &org, &ceremony)?;
                 let Some(credential) = credential_on(conn, &org, &id)? else {
-                    return Ok((ceremony, None));
+                    return Ok(None);
                 };
                 let owner = users::user_on(conn, &org, &credential.user_id)?;
-                Ok((ceremony, owner.map(|user| (credential, user))))
+                Ok(owner.map(|user| (credential, user)))
             })
             .await
     }

@@ -215,6 +215,52 @@ async fn an_authentication_ceremony_is_single_use_expiring_and_bound_to_its_org(
 }
 
 #[tokio::test]
+async fn an_altered_ceremony_id_is_not_found_and_a_failed_attempt_spends_the_ceremony() {
+    let app = TestApp::new().await;
+    let org = app.org("Acme").await;
+    let start = challenge(&app, &org.id, json!({"username": org.admin_username})).await;
+    let credential = org.admin.authenticate(&start["publicKey"], ORIGIN).unwrap();
+    let id = start["ceremonyId"].as_str().unwrap();
+    let (head, body) = id.split_once('.').unwrap();
+    let other = challenge(&app, &org.id, json!({})).await;
+    let other_head = other["ceremonyId"]
+        .as_str()
+        .unwrap()
+        .split_once('.')
+        .unwrap()
+        .0;
+    let mut flipped = body.as_bytes().to_vec();
+    flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+    let flipped = String::from_utf8(flipped).unwrap();
+    for bad in [
+        format!("{other_head}.{body}"),
+        format!("{head}.{flipped}"),
+        head.to_owned(),
+        format!("{id}A"),
+    ] {
+        verify(
+            &app,
+            &org.id,
+            &json!({"ceremonyId": bad}),
+            credential.clone(),
+        )
+        .await
+        .expect_error(404, "ceremony_not_found");
+    }
+    // None of those touched the real ceremony; a failed attempt at it does.
+    let wrong_origin = org
+        .admin
+        .authenticate(&start["publicKey"], "http://evil.example")
+        .unwrap();
+    verify(&app, &org.id, &start, wrong_origin)
+        .await
+        .expect_error(400, "origin_mismatch");
+    verify(&app, &org.id, &start, credential)
+        .await
+        .expect_error(409, "ceremony_already_used");
+}
+
+#[tokio::test]
 async fn the_same_ceremony_verified_concurrently_succeeds_exactly_once() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;

@@ -1,5 +1,6 @@
-//! Completing a ceremony: the ceremony is read without being consumed, and
-//! the completion's commit consumes it in the same transaction as its
+//! Completing a ceremony: a registration's stored ceremony is read without
+//! being consumed, and a sign-in's sealed one is not stored at all; the
+//! completion's commit consumes (spends) it in the same transaction as its
 //! writes, so exactly one completion commits and a loser writes nothing.
 //! On SQLite the losers typically share a group commit with the winner,
 //! which is what these races exercise there.
@@ -8,8 +9,8 @@ use std::sync::Arc;
 
 use latchkey_core::audit::AuditKind;
 use latchkey_core::ids::CeremonyId;
-use latchkey_core::model::User;
-use latchkey_core::store::{AuthenticationCommit, Store};
+use latchkey_core::model::{Ceremony, User};
+use latchkey_core::store::{AuthenticationCommit, SpentCeremony, Store};
 use latchkey_core::ErrorCode;
 
 use super::records::{
@@ -19,11 +20,11 @@ use super::support::each_backend;
 
 const CAP: i64 = 1000;
 
-fn sign_in(user: &User, ceremony: &CeremonyId, cred: &[u8]) -> AuthenticationCommit {
+fn sign_in(user: &User, ceremony: &Ceremony, cred: &[u8]) -> AuthenticationCommit {
     let ses = session(user, cred);
     AuthenticationCommit {
         org_id: user.org_id.clone(),
-        ceremony: Some(ceremony.clone()),
+        ceremony: Some(SpentCeremony::of(ceremony)),
         credential_id: cred.to_vec(),
         sign_count: 7,
         backup_eligible: true,
@@ -63,11 +64,11 @@ async fn get_ceremony_leaves_it_pending_and_refuses_used_unknown_and_foreign_one
 }
 
 #[tokio::test]
-async fn a_completed_sign_in_frees_its_place_under_the_pending_cap() {
+async fn a_completed_registration_frees_its_place_under_the_pending_cap() {
     for db in each_backend().await {
         let s = db.store.as_ref();
         let b = db.backend;
-        let (org, admin) = org_with_passkey(s).await;
+        let (org, admin, _) = create_org(s, "Acme").await;
         let c = ceremony(&org.id, T0.plus_secs(300));
         s.insert_ceremony(&c, 1, T0).await.unwrap();
         let full = s
@@ -78,9 +79,9 @@ async fn a_completed_sign_in_frees_its_place_under_the_pending_cap() {
             ErrorCode::TooManyPendingCeremonies,
             "{b}"
         );
-        s.complete_authentication(&sign_in(&admin, &c.id, b"k"))
-            .await
-            .unwrap();
+        let mut done = registration(credential(&admin, b"one", T0));
+        done.ceremony = Some(c.id.clone());
+        s.complete_registration(&done).await.unwrap();
         s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0)
             .await
             .unwrap();
@@ -88,20 +89,19 @@ async fn a_completed_sign_in_frees_its_place_under_the_pending_cap() {
 }
 
 #[tokio::test]
-async fn a_sign_in_consumes_its_ceremony_and_a_replay_writes_nothing() {
+async fn a_sign_in_spends_its_ceremony_and_a_replay_writes_nothing() {
     for db in each_backend().await {
         let s = db.store.as_ref();
         let b = db.backend;
         let (org, admin) = org_with_passkey(s).await;
         let c = ceremony(&org.id, T0.plus_secs(300));
-        s.insert_ceremony(&c, CAP, T0).await.unwrap();
-        let first = sign_in(&admin, &c.id, b"k");
+        let first = sign_in(&admin, &c, b"k");
         s.complete_authentication(&first).await.unwrap();
-        let err = s.get_ceremony(&org.id, &c.id).await.unwrap_err();
+        let err = s.spend_ceremony(&SpentCeremony::of(&c)).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
         let audit_after_first = db.audit_kinds(&org.id).await.len();
 
-        let mut replay = sign_in(&admin, &c.id, b"k");
+        let mut replay = sign_in(&admin, &c, b"k");
         replay.sign_count = 99;
         let err = s.complete_authentication(&replay).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
@@ -159,12 +159,11 @@ async fn of_concurrent_sign_ins_on_one_ceremony_exactly_one_commits() {
         let (org, admin) = org_with_passkey(db.store.as_ref()).await;
         for round in 0..5 {
             let c = ceremony(&org.id, T0.plus_secs(300));
-            db.store.insert_ceremony(&c, CAP, T0).await.unwrap();
             let audit_before = db.audit_kinds(&org.id).await.len();
             let mut tasks = tokio::task::JoinSet::new();
             for _ in 0..20 {
                 let store: Arc<dyn Store> = Arc::clone(&db.store);
-                let commit = sign_in(&admin, &c.id, b"k");
+                let commit = sign_in(&admin, &c, b"k");
                 tasks.spawn(async move {
                     let sid = commit.session.as_ref().map(|s| s.id.clone());
                     (store.complete_authentication(&commit).await, sid)
@@ -232,33 +231,15 @@ async fn the_one_call_reads_stay_inside_the_org() {
             "{b}"
         );
 
-        let c = ceremony(&acme.id, T0.plus_secs(300));
-        s.insert_ceremony(&c, CAP, T0).await.unwrap();
-        let (read, subject) = s.assertion_context(&acme.id, &c.id, b"a").await.unwrap();
-        assert_eq!(read, c, "{b}");
-        let (cred, owner) = subject.unwrap();
+        let (cred, owner) = s.assertion_subject(&acme.id, b"a").await.unwrap().unwrap();
         assert_eq!(
             (cred.id.as_slice(), owner.id.clone()),
             (b"a".as_slice(), admin.id.clone()),
             "{b}"
         );
-        let (_, none) = s.assertion_context(&acme.id, &c.id, b"zz").await.unwrap();
+        let none = s.assertion_subject(&acme.id, b"zz").await.unwrap();
         assert!(none.is_none(), "{b}: unknown credential");
-        let err = s
-            .assertion_context(&other.id, &c.id, b"a")
-            .await
-            .unwrap_err();
-        assert_eq!(
-            err.code,
-            ErrorCode::CeremonyNotFound,
-            "{b}: another org's ceremony"
-        );
-        let theirs = ceremony(&other.id, T0.plus_secs(300));
-        s.insert_ceremony(&theirs, CAP, T0).await.unwrap();
-        let (_, foreign) = s
-            .assertion_context(&other.id, &theirs.id, b"a")
-            .await
-            .unwrap();
+        let foreign = s.assertion_subject(&other.id, b"a").await.unwrap();
         assert!(
             foreign.is_none(),
             "{b}: another org's credential is not found"
@@ -286,9 +267,7 @@ async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit(
                     tasks.spawn(async move { store.complete_registration(&failing).await });
                     continue;
                 }
-                let c = ceremony(&org.id, T0.plus_secs(300));
-                store.insert_ceremony(&c, CAP, T0).await.unwrap();
-                let commit = sign_in(&admin, &c.id, b"k");
+                let commit = sign_in(&admin, &ceremony(&org.id, T0.plus_secs(300)), b"k");
                 sessions.push(commit.session.clone().unwrap().id);
                 tasks.spawn(async move { store.complete_authentication(&commit).await });
             }
