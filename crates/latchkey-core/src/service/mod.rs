@@ -37,7 +37,8 @@ use crate::webauthn::AttestationPolicy;
 pub struct CoreConfig {
     /// The public base URL (`iss` of tokens, base of enrolment links).
     pub public_url: String,
-    /// Cap on unexpired, unconsumed ceremonies per organisation.
+    /// Cap on unexpired, unconsumed stored (registration) ceremonies per
+    /// organisation; sign-in ceremonies are sealed, not stored.
     pub max_pending_ceremonies: i64,
 }
 
