@@ -13,6 +13,17 @@ use super::support::each_backend;
 
 const CAP: i64 = 1000;
 
+/// Of racing attempts at one ceremony: how many won, how many were told
+/// `ceremony_already_used`.
+fn wins_and_used<T>(results: &[latchkey_core::Result<T>]) -> (usize, usize) {
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let used = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
+        .count();
+    (wins, used)
+}
+
 #[tokio::test]
 async fn ceremony_round_trips_through_insert_and_take() {
     for db in each_backend().await {
@@ -85,13 +96,8 @@ async fn take_ceremony_succeeds_exactly_once_under_concurrency() {
                 tasks.spawn(async move { store.take_ceremony(&org_id, &id, T0).await });
             }
             let results = tasks.join_all().await;
-            let wins = results.iter().filter(|r| r.is_ok()).count();
-            let used = results
-                .iter()
-                .filter(|r| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
-                .count();
             assert_eq!(
-                (wins, used),
+                wins_and_used(&results),
                 (1, 19),
                 "{} round {round}: {results:?}",
                 db.backend
@@ -332,12 +338,12 @@ async fn a_sealed_ceremony_is_spent_exactly_once_under_concurrency() {
                 tasks.spawn(async move { store.spend_ceremony(&spent).await });
             }
             let results = tasks.join_all().await;
-            let wins = results.iter().filter(|r| r.is_ok()).count();
-            let used = results
-                .iter()
-                .filter(|r| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
-                .count();
-            assert_eq!((wins, used), (1, 19), "{} round {round}", db.backend);
+            assert_eq!(
+                wins_and_used(&results),
+                (1, 19),
+                "{} round {round}",
+                db.backend
+            );
         }
     }
 }
