@@ -9,6 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use super::options;
 use super::{CeremonyStart, Latchkey, UserView};
@@ -54,7 +55,8 @@ pub struct TokenGrant {
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct PendingAssertion {
-    /// Base64url ids the ceremony allows; empty means any of the user's (or any discoverable).
+    /// The credentials the ceremony offered, by [`offered`]; empty means any
+    /// of the user's (or any discoverable).
     allow: Vec<String>,
     /// The username was unknown: no credential may complete this ceremony.
     #[serde(default)]
@@ -70,6 +72,13 @@ struct Attempt<'a> {
     response: &'a AuthenticationResponseJson,
     token_type: TokenType,
     user_agent: Option<String>,
+}
+
+/// How a sealed ceremony remembers an offered credential: 128 bits of the
+/// id's SHA-256, so the ceremony id of a user with a hundred passkeys of the
+/// longest ids (1,023 bytes) stays a few KiB instead of ~180 KiB.
+fn offered(credential_id: &[u8]) -> String {
+    b64url_encode(&Sha256::digest(credential_id)[..16])
 }
 
 impl Latchkey {
@@ -92,7 +101,7 @@ impl Latchkey {
             None => (None, random_challenge()),
         };
         let pending = PendingAssertion {
-            allow: allow.iter().map(|c| b64url_encode(&c.id)).collect(),
+            allow: allow.iter().map(|c| offered(&c.id)).collect(),
             nobody,
             nonce,
         };
@@ -337,11 +346,7 @@ impl Latchkey {
                 );
             }
         }
-        if !pending.allow.is_empty()
-            && !pending
-                .allow
-                .contains(&response.raw_id.trim_end_matches('=').to_owned())
-        {
+        if !pending.allow.is_empty() && !pending.allow.contains(&offered(&credential.id)) {
             return fail(
                 ErrorCode::CredentialNotAllowed,
                 "this passkey was not offered for this ceremony",
@@ -398,5 +403,39 @@ impl Latchkey {
         self.store
             .flag_credential_cloned(&org.id, &credential.id, &[event])
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::keys::MasterKey;
+    use crate::sealed::CeremonySeal;
+
+    #[test]
+    fn a_ceremony_offering_a_hundred_of_the_longest_ids_stays_a_few_kib() {
+        let pending = PendingAssertion {
+            allow: (0..100u8).map(|i| offered(&[i; 1023])).collect(),
+            nobody: false,
+            nonce: Some(b64url_encode(&[7; 32])),
+        };
+        let at = Timestamp(1_800_000_000_000);
+        let ceremony = Ceremony {
+            id: CeremonyId::generate_at(at),
+            org_id: OrgId::generate(),
+            purpose: CeremonyPurpose::Authentication,
+            user_id: Some(crate::ids::UserId::generate()),
+            challenge: vec![1; 32],
+            payload_hash: Some(format!("sha256:{}", b64url_encode(&[2; 32]))),
+            state: serde_json::to_value(&pending).unwrap(),
+            created_at: at,
+            expires_at: at.plus_secs(300),
+        };
+        let id = CeremonySeal::new(&MasterKey::generate())
+            .seal(&ceremony)
+            .unwrap();
+        assert!(id.len() < 4 * 1024, "{} characters", id.len());
+        assert_ne!(offered(&[1; 1023]), offered(&[1; 1022]));
     }
 }

@@ -283,6 +283,32 @@ async fn the_same_ceremony_verified_concurrently_succeeds_exactly_once() {
 }
 
 #[tokio::test]
+async fn only_the_offered_passkey_completes_a_ceremony_begun_for_one() {
+    let app = TestApp::new().await;
+    let org = app.org("Acme").await;
+    let first = org.admin.last_credential_id().unwrap();
+    // The admin's second passkey, on another device.
+    let phone = SoftAuthenticator::new();
+    app.register(&org.id, &phone, json!({}), Some(&org.admin_token))
+        .await
+        .expect_ok();
+    let start = challenge(&app, &org.id, json!({"credentialId": first})).await;
+    let not_offered = Tamper {
+        credential: phone.last_credential_id(),
+        ..Tamper::default()
+    };
+    let credential = phone
+        .authenticate_with(&start["publicKey"], ORIGIN, &not_offered)
+        .unwrap();
+    verify(&app, &org.id, &start, credential)
+        .await
+        .expect_error(400, "credential_not_allowed");
+    let start = challenge(&app, &org.id, json!({"credentialId": first})).await;
+    let credential = org.admin.authenticate(&start["publicKey"], ORIGIN).unwrap();
+    verify(&app, &org.id, &start, credential).await.expect_ok();
+}
+
+#[tokio::test]
 async fn a_credential_of_another_user_cannot_complete_a_ceremony_begun_for_a_user() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;
