@@ -8,8 +8,12 @@
 //! keeps only the ids of spent ceremonies, until they expire, which keeps
 //! a ceremony single-use (see `CeremonyStore::spend_ceremony`).
 //!
-//! Each ceremony is encrypted under its own key, HMAC-SHA256(ceremony key,
-//! id), with AES-256-GCM and a fixed nonce: a key that seals one message
+//! The ceremony key is HMAC-SHA256 of the database's salt under a key
+//! HKDF-derived from the master key, so a ceremony only opens on the
+//! database it was issued against: `spent_ceremonies` is not exported, and
+//! after a move a spent ceremony must not open again. Each ceremony is
+//! encrypted under its own key, HMAC-SHA256(ceremony key, id), with
+//! AES-256-GCM and a fixed nonce: a key that seals one message
 //! can't reuse a nonce, where random 96-bit nonces under one long-lived key
 //! would wear out after ~2^32 ceremonies. The org and the purpose are bound
 //! as associated data, so an id opens only where it was issued.
@@ -54,9 +58,13 @@ pub struct CeremonySeal {
 }
 
 impl CeremonySeal {
-    pub fn new(master: &MasterKey) -> Self {
+    /// `salt` is the database's ([`crate::store::KeyStore::ceremony_salt`]):
+    /// the same master key on another database seals and opens differently.
+    pub fn new(master: &MasterKey, salt: &[u8]) -> Self {
+        let base = hmac::Key::new(hmac::HMAC_SHA256, &master.derive(KEY_LABEL));
+        let key = hmac::sign(&base, salt);
         CeremonySeal {
-            key: hmac::Key::new(hmac::HMAC_SHA256, &master.derive(KEY_LABEL)),
+            key: hmac::Key::new(hmac::HMAC_SHA256, key.as_ref()),
         }
     }
 

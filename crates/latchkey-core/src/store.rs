@@ -236,6 +236,11 @@ pub trait KeyStore: Send + Sync {
     async fn retire_signing_key(&self, kid: &str, now: Timestamp) -> Result<bool>;
     /// Deletes keys retired before `before`; returns how many.
     async fn purge_retired_signing_keys(&self, before: Timestamp) -> Result<u64>;
+    /// This database's salt for sealed ceremonies (see [`crate::sealed`]),
+    /// storing `fresh` if it has none yet; every node gets the same. Not
+    /// exported, which binds sealed ceremonies to the database they were
+    /// issued against.
+    async fn ceremony_salt(&self, fresh: &[u8]) -> Result<Vec<u8>>;
 }
 
 /// What [`Store::purge_expired`] deleted.

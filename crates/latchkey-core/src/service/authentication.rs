@@ -432,7 +432,7 @@ mod tests {
             created_at: at,
             expires_at: at.plus_secs(300),
         };
-        let id = CeremonySeal::new(&MasterKey::generate())
+        let id = CeremonySeal::new(&MasterKey::generate(), b"db")
             .seal(&ceremony)
             .unwrap();
         assert!(id.len() < 4 * 1024, "{} characters", id.len());

@@ -101,7 +101,8 @@ impl Latchkey {
         master_key: MasterKey,
         config: CoreConfig,
     ) -> Result<Self> {
-        let seal = CeremonySeal::new(&master_key);
+        let salt = store.ceremony_salt(&crate::random::bytes::<32>()).await?;
+        let seal = CeremonySeal::new(&master_key, &salt);
         let keys = KeyRing::load(store.as_ref(), master_key, clock.now()).await?;
         let vendor_roots = AttestationPolicy::with_vendor_roots();
         Ok(Latchkey {

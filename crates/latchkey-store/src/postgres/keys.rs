@@ -65,4 +65,17 @@ impl KeyStore for PgStore {
             .db()?;
         Ok(done.rows_affected())
     }
+
+    async fn ceremony_salt(&self, fresh: &[u8]) -> Result<Vec<u8>> {
+        // Nodes starting together may all offer one; the first stays.
+        sqlx::query("INSERT INTO ceremony_salt (id, salt) VALUES (1, $1) ON CONFLICT DO NOTHING")
+            .bind(fresh)
+            .execute(&self.pool)
+            .await
+            .db()?;
+        sqlx::query_scalar("SELECT salt FROM ceremony_salt WHERE id = 1")
+            .fetch_one(&self.pool)
+            .await
+            .db()
+    }
 }

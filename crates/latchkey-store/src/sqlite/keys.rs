@@ -4,10 +4,10 @@ use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::model::SigningKeyRecord;
 use latchkey_core::store::KeyStore;
-use latchkey_core::Result;
+use latchkey_core::{Error, Result};
 use rusqlite::params;
 
-use super::{all, exec, json, SqliteStore};
+use super::{all, exec, json, one, SqliteStore};
 use crate::error::DbResultExt;
 use crate::rows::{convert_all, SigningKeyRow};
 
@@ -83,6 +83,27 @@ impl KeyStore for SqliteStore {
                     [before.millis()],
                 )
                 .db()
+            })
+            .await
+    }
+
+    async fn ceremony_salt(&self, fresh: &[u8]) -> Result<Vec<u8>> {
+        let fresh = fresh.to_vec();
+        self.conns
+            .write(move |conn| {
+                exec(
+                    conn,
+                    "INSERT INTO ceremony_salt (id, salt) VALUES (1, ?) ON CONFLICT DO NOTHING",
+                    [fresh.as_slice()],
+                )
+                .db()?;
+                one(
+                    conn,
+                    "SELECT salt FROM ceremony_salt WHERE id = 1",
+                    [],
+                    |r| r.get(0),
+                )?
+                .ok_or_else(|| Error::internal("the ceremony salt is missing"))
             })
             .await
     }

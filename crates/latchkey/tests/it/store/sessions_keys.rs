@@ -133,3 +133,22 @@ async fn audit_events_are_numbered_and_hash_chained_per_org() {
         assert_eq!(err.code, ErrorCode::CredentialNotFound, "{b}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_ceremony_salt_is_made_once_and_every_node_gets_the_same() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..8u8 {
+            let store = std::sync::Arc::clone(&db.store);
+            tasks.spawn(async move { store.ceremony_salt(&[i; 32]).await.unwrap() });
+        }
+        let salts = tasks.join_all().await;
+        assert!(salts.iter().all(|s| s == &salts[0]), "{b}: {salts:?}");
+        assert_eq!(
+            db.store.ceremony_salt(&[99; 32]).await.unwrap(),
+            salts[0],
+            "{b}"
+        );
+    }
+}

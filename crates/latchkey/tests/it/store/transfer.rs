@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::records::create_org;
 use super::support::{each_database, postgres_database, sqlite_database, OpsDb};
-use crate::api::support::{Org, TestApp};
+use crate::api::support::{Org, TestApp, ORIGIN};
 
 /// An installation with a row in every table: two enrolled users, a live and
 /// a revoked session, a pending invitation, a rotated (retired) signing key.
@@ -57,6 +57,17 @@ async fn export(db: &dyn Database) -> (String, Counts) {
 
 async fn import(db: &dyn Database, file: &str) -> latchkey_core::Result<Counts> {
     transfer::import(db, &mut file.as_bytes()).await
+}
+
+/// A verify body for the org admin's sign-in, not yet sent.
+async fn sign_in_body(app: &TestApp, org: &Org) -> Value {
+    let body = json!({"username": org.admin_username});
+    let start = app
+        .post(&TestApp::url(&org.id, "webauthn/challenge"), body)
+        .await;
+    let start = start.expect_ok();
+    let credential = org.admin.authenticate(&start["publicKey"], ORIGIN).unwrap();
+    json!({"ceremonyId": start["ceremonyId"], "credential": credential})
 }
 
 /// Every line but the header (which names the source backend), sorted: row
@@ -108,12 +119,28 @@ async fn a_passkey_registered_before_moving_from_sqlite_to_postgres_still_signs_
     let postgres = postgres_database().await;
     let key = MasterKey::generate();
     let before = populate(sqlite.store(), key.clone()).await;
+    let org = &before.org;
+    // A sign-in completed just before the move, and one begun before it.
+    let source =
+        TestApp::with_store_and_key(sqlite.store(), tempfile::tempdir().unwrap(), key.clone())
+            .await;
+    let verify = TestApp::url(&org.id, "webauthn/verify");
+    let completed = sign_in_body(&source, org).await;
+    source.post(&verify, completed.clone()).await.expect_ok();
+    let begun = sign_in_body(&source, org).await;
     let (file, _) = export(sqlite.db.as_ref()).await;
     import(postgres.db.as_ref(), &file).await.unwrap();
 
     let after =
         TestApp::with_store_and_key(postgres.store(), tempfile::tempdir().unwrap(), key).await;
-    let org = &before.org;
+    // Spent ceremonies don't move, and no ceremony sealed before the move
+    // opens after it, so neither can be completed (again) here.
+    for body in [completed, begun] {
+        after
+            .post(&verify, body)
+            .await
+            .expect_error(404, "ceremony_not_found");
+    }
     let mine = TestApp::url(&org.id, "webauthn/credentials");
     // A session token issued before the move, by the key retired since, still works.
     after.get_auth(&mine, &org.admin_token).await.expect_ok();
