@@ -83,7 +83,8 @@ pub trait CeremonyStore: Send + Sync {
     ) -> Result<()>;
     /// The ceremony, left pending. Fails with `ceremony_not_found` (unknown,
     /// or another org's) or `ceremony_already_used`. Completing it consumes
-    /// it: see the `ceremony` of [`RegistrationCommit`] and [`AuthenticationCommit`].
+    /// it: see the `ceremony` of [`RegistrationCommit`]. (Sign-in ceremonies are
+    /// sealed, not stored: see [`Self::spend_ceremony`].)
     async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony>;
     /// Consumes the ceremony atomically and returns it. Fails with
     /// `ceremony_not_found` (unknown, or another org's) or `ceremony_already_used`.
