@@ -43,7 +43,7 @@ use crate::webauthn::json::{b64url_decode, RegistrationResponseJson};
 pub struct AttestationPolicy {
     /// Verify the attestation trust path to an anchor (conveyance other than `none`).
     pub require_trusted: bool,
-    /// Root certificates (DER) per attestation format, e.g. "apple" → [root].
+    /// Root certificates (DER) per attestation format, e.g. "apple" → \[root\].
     pub trust_anchors: HashMap<String, Vec<Vec<u8>>>,
     /// When set, only these AAGUIDs may register.
     pub allowed_aaguids: Option<Vec<[u8; 16]>>,
