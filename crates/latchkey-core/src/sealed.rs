@@ -13,9 +13,9 @@
 //! database it was issued against: `spent_ceremonies` is not exported, and
 //! after a move a spent ceremony must not open again. Each ceremony is
 //! encrypted under its own key, HMAC-SHA256(ceremony key, id), with
-//! AES-256-GCM and a fixed nonce: a key that seals one message
-//! can't reuse a nonce, where random 96-bit nonces under one long-lived key
-//! would wear out after ~2^32 ceremonies. The org and the purpose are bound
+//! AES-256-GCM and a fixed nonce: a key that seals one message never
+//! reuses a nonce, whereas random 96-bit nonces under one long-lived key
+//! are only safe for about 2^32 messages. The org and the purpose are bound
 //! as associated data, so an id opens only where it was issued.
 
 use ring::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_256_GCM, NONCE_LEN};
@@ -52,7 +52,8 @@ struct Sealed {
     expires_at: i64,
 }
 
-/// Seals and opens ceremonies. Built once from the master key.
+/// Seals and opens ceremonies. Built once, from the master key and the
+/// database's salt.
 pub struct CeremonySeal {
     key: hmac::Key,
 }
