@@ -7,7 +7,8 @@
 //! [`WORKERS`] tasks; each takes every completion waiting (up to
 //! [`MAX_BATCH`]) and commits them in one transaction. Each completion runs
 //! in its own savepoint (sqlx's nested transaction), so one that fails
-//! undoes only its own writes; then the changes to `ceremony_load` (see
+//! undoes only its own writes (sign-ins need none: see
+//! `Completion::needs_savepoint`); then the changes to `ceremony_load` (see
 //! [`super::load`]) and the audit events of those that succeeded are
 //! written together, in a fixed order, just before the commit: the bucket
 //! rows and the head are held for one write and one flush per batch, while
@@ -57,6 +58,17 @@ pub(super) enum Completion {
 }
 
 impl Completion {
+    /// Whether a refusal can leave writes behind that must be undone. A
+    /// sign-in's first write is its ceremony's single-use INSERT, which
+    /// refuses without writing; its only later refusal (the credential gone
+    /// meanwhile) leaves the ceremony spent, as any failed attempt does. So
+    /// it runs without a savepoint: two round trips of its five, which the
+    /// batch otherwise waits for. (A database error aborts the whole batch,
+    /// whose jobs then run again alone.)
+    fn needs_savepoint(&self) -> bool {
+        !matches!(self, Completion::Authentication(_))
+    }
+
     fn audit(&self) -> &[AuditEvent] {
         match self {
             Completion::Authentication(c) => &c.audit,
@@ -144,15 +156,19 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
     let mut results = Vec::with_capacity(batch.len());
     let mut load = Load::default();
     for job in batch {
-        let result = match Connection::begin(&mut *tx).await.db() {
-            Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
-                Ok(mine) => savepoint.commit().await.db().map(|()| load.absorb(mine)),
-                // Dropping the savepoint rolls it back.
+        let result = if job.what.needs_savepoint() {
+            match Connection::begin(&mut *tx).await.db() {
+                Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
+                    Ok(mine) => savepoint.commit().await.db().map(|()| mine),
+                    // Dropping the savepoint rolls it back.
+                    Err(e) => Err(e),
+                },
                 Err(e) => Err(e),
-            },
-            Err(e) => Err(e),
+            }
+        } else {
+            apply(&mut tx, &job.what, &load).await
         };
-        results.push(result);
+        results.push(result.map(|mine| load.absorb(mine)));
     }
     // Orgs in a fixed order, so workers never wait for each other's heads
     // crosswise; within an org, the completions' order.

@@ -293,3 +293,37 @@ async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit(
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_sign_in_whose_passkey_is_gone_writes_no_session_and_its_neighbours_commit() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let (org, admin) = org_with_passkey(db.store.as_ref()).await;
+        for round in 0..5 {
+            let audit_before = db.audit_kinds(&org.id).await.len();
+            let mut tasks = tokio::task::JoinSet::new();
+            let mut commits = Vec::new();
+            for i in 0..12 {
+                let cred: &[u8] = if i == 6 { b"gone" } else { b"k" };
+                let commit = sign_in(&admin, &ceremony(&org.id, T0.plus_secs(300)), cred);
+                commits.push(commit.clone());
+                let store: Arc<dyn Store> = Arc::clone(&db.store);
+                tasks.spawn(async move { store.complete_authentication(&commit).await });
+            }
+            let results = tasks.join_all().await;
+            let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err()).collect();
+            assert_eq!(failed.len(), 1, "{b} round {round}: {failed:?}");
+            assert_eq!(failed[0].code, ErrorCode::CredentialNotFound, "{b}");
+            for (i, commit) in commits.iter().enumerate() {
+                let sid = &commit.session.as_ref().unwrap().id;
+                let stored = db.store.get_session(&org.id, sid).await.unwrap();
+                assert_eq!(stored.is_some(), i != 6, "{b} round {round}: session {i}");
+            }
+            assert_eq!(
+                db.audit_kinds(&org.id).await.len(),
+                audit_before + 11,
+                "{b} round {round}: the neighbours' events only"
+            );
+        }
+    }
+}
