@@ -91,14 +91,15 @@ impl MasterKey {
 
     /// A 256-bit key for one purpose, named by `label` (HKDF-SHA256), so
     /// no two uses of the master key share key material.
-    pub fn derive(&self, label: &str) -> [u8; 32] {
+    /// An error, never a default key, should HKDF refuse (it can't for 32
+    /// bytes from SHA-256: the limit is 255 × 32).
+    pub fn derive(&self, label: &str) -> Result<[u8; 32]> {
         let prk = hkdf::Salt::new(hkdf::HKDF_SHA256, b"latchkey").extract(&self.0);
         let mut out = [0u8; 32];
-        // Expanding to 32 bytes from SHA-256 can't fail (the limit is 255 × 32).
-        if let Ok(okm) = prk.expand(&[label.as_bytes()], hkdf::HKDF_SHA256) {
-            let _ = okm.fill(&mut out);
-        }
-        out
+        prk.expand(&[label.as_bytes()], hkdf::HKDF_SHA256)
+            .and_then(|okm| okm.fill(&mut out))
+            .map_err(|_| Error::internal("could not derive a key from the master key"))?;
+        Ok(out)
     }
 
     pub fn open(&self, context: &str, sealed: &[u8]) -> Result<Vec<u8>> {

@@ -61,12 +61,12 @@ pub struct CeremonySeal {
 impl CeremonySeal {
     /// `salt` is the database's ([`crate::store::KeyStore::ceremony_salt`]):
     /// the same master key on another database seals and opens differently.
-    pub fn new(master: &MasterKey, salt: &[u8]) -> Self {
-        let base = hmac::Key::new(hmac::HMAC_SHA256, &master.derive(KEY_LABEL));
+    pub fn new(master: &MasterKey, salt: &[u8]) -> Result<Self> {
+        let base = hmac::Key::new(hmac::HMAC_SHA256, &master.derive(KEY_LABEL)?);
         let key = hmac::sign(&base, salt);
-        CeremonySeal {
+        Ok(CeremonySeal {
             key: hmac::Key::new(hmac::HMAC_SHA256, key.as_ref()),
-        }
+        })
     }
 
     /// The id that carries `ceremony`.

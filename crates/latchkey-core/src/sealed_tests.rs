@@ -25,7 +25,7 @@ fn code(r: Result<Ceremony>) -> ErrorCode {
 
 #[test]
 fn a_sealed_ceremony_opens_to_itself_in_its_org_and_purpose() {
-    let seal = CeremonySeal::new(&MasterKey::generate(), SALT);
+    let seal = CeremonySeal::new(&MasterKey::generate(), SALT).unwrap();
     let org = OrgId::generate();
     let c = ceremony(&org);
     let id = seal.seal(&c).unwrap();
@@ -40,7 +40,7 @@ fn a_sealed_ceremony_opens_to_itself_in_its_org_and_purpose() {
 #[test]
 fn another_org_purpose_or_key_cannot_open_it() {
     let master = MasterKey::generate();
-    let seal = CeremonySeal::new(&master, SALT);
+    let seal = CeremonySeal::new(&master, SALT).unwrap();
     let org = OrgId::generate();
     let id = seal.seal(&ceremony(&org)).unwrap();
     let auth = CeremonyPurpose::Authentication;
@@ -50,19 +50,20 @@ fn another_org_purpose_or_key_cannot_open_it() {
         code(seal.open(&org, CeremonyPurpose::Registration, &id)),
         not_found
     );
-    let other = CeremonySeal::new(&MasterKey::generate(), SALT);
+    let other = CeremonySeal::new(&MasterKey::generate(), SALT).unwrap();
     assert_eq!(code(other.open(&org, auth, &id)), not_found);
     // The same master key on another node opens it, not on another database.
     assert!(CeremonySeal::new(&master, SALT)
+        .unwrap()
         .open(&org, auth, &id)
         .is_ok());
-    let moved = CeremonySeal::new(&master, b"another database");
+    let moved = CeremonySeal::new(&master, b"another database").unwrap();
     assert_eq!(code(moved.open(&org, auth, &id)), not_found);
 }
 
 #[test]
 fn a_tampered_or_malformed_id_is_not_found() {
-    let seal = CeremonySeal::new(&MasterKey::generate(), SALT);
+    let seal = CeremonySeal::new(&MasterKey::generate(), SALT).unwrap();
     let org = OrgId::generate();
     let auth = CeremonyPurpose::Authentication;
     let id = seal.seal(&ceremony(&org)).unwrap();
@@ -92,7 +93,7 @@ fn a_tampered_or_malformed_id_is_not_found() {
 
 #[test]
 fn the_sealed_id_hides_the_state() {
-    let seal = CeremonySeal::new(&MasterKey::generate(), SALT);
+    let seal = CeremonySeal::new(&MasterKey::generate(), SALT).unwrap();
     let org = OrgId::generate();
     let c = ceremony(&org);
     let id = seal.seal(&c).unwrap();

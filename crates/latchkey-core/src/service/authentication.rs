@@ -433,6 +433,7 @@ mod tests {
             expires_at: at.plus_secs(300),
         };
         let id = CeremonySeal::new(&MasterKey::generate(), b"db")
+            .unwrap()
             .seal(&ceremony)
             .unwrap();
         assert!(id.len() < 4 * 1024, "{} characters", id.len());

@@ -102,7 +102,7 @@ impl Latchkey {
         config: CoreConfig,
     ) -> Result<Self> {
         let salt = store.ceremony_salt(&crate::random::bytes::<32>()).await?;
-        let seal = CeremonySeal::new(&master_key, &salt);
+        let seal = CeremonySeal::new(&master_key, &salt)?;
         let keys = KeyRing::load(store.as_ref(), master_key, clock.now()).await?;
         let vendor_roots = AttestationPolicy::with_vendor_roots();
         Ok(Latchkey {
