@@ -143,7 +143,7 @@ impl CeremonyStore for SqliteStore {
 }
 
 /// A pending ceremony of the org; `ceremony_not_found` or `ceremony_already_used`.
-pub(super) fn pending_on(conn: &Connection, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
+fn pending_on(conn: &Connection, org: &OrgId, id: &CeremonyId) -> Result<Ceremony> {
     let found = one(
         conn,
         concat!(
