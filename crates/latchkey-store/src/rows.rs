@@ -1,7 +1,7 @@
 //! Row shapes shared by both backends, and their conversion into the core's
 //! records. The structs hold only portable column types (`String`, `i64`,
 //! `bool`, bytes, JSON), so one `FromRow` derive serves PostgreSQL (sqlx) and
-//! one `rusqlite_row!` line SQLite (rusqlite);
+//! one `rusqlite_row!` line SQLite (rusqlite) and PostgreSQL JOINs;
 //! enum columns are snake_case text, converted here and nowhere else. A value
 //! the core doesn't know is a corrupt row: `internal`, never a panic.
 
@@ -63,6 +63,20 @@ macro_rules! rusqlite_row {
                 let mut index = 0usize;
                 $(
                     let $field = $crate::rows::Col::get(row, index)?;
+                    index += 1;
+                )*
+                let _ = index;
+                Ok($ty { $($field),* })
+            }
+
+            /// The same fields from a PostgreSQL row, by position from `at`:
+            /// for a JOIN, whose two tables share column names.
+            #[allow(dead_code)]
+            pub(crate) fn from_pg_at(row: &sqlx::postgres::PgRow, at: usize) -> sqlx::Result<Self> {
+                use sqlx::Row as _;
+                let mut index = at;
+                $(
+                    let $field = row.try_get(index)?;
                     index += 1;
                 )*
                 let _ = index;
@@ -484,6 +498,17 @@ macro_rules! signing_key_columns {
     () => {
         "kid, alg, private_key_encrypted, public_jwk, created_at, retired_at"
     };
+}
+
+/// A column list with each column qualified by a table alias (`c.id, c.org_id,
+/// …`), for a JOIN read back with `from_pg_at`.
+pub(crate) fn qualified(alias: &str, columns: &str) -> String {
+    let qualify = |column: &str| format!("{alias}.{}", column.trim());
+    columns
+        .split(',')
+        .map(qualify)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// LIMIT for a page request: `per_page` capped at [`Page::MAX_PER_PAGE`].

@@ -215,7 +215,7 @@ impl CeremonyStore for PgStore {
 /// Records a sealed ceremony as spent, inside the caller's transaction:
 /// `ceremony_already_used` when it was spent before. Of two nodes racing,
 /// the second INSERT waits for the first transaction and then conflicts.
-pub(super) async fn spend(conn: &mut PgConnection, spent: &SpentCeremony) -> Result<()> {
+async fn spend(conn: &mut PgConnection, spent: &SpentCeremony) -> Result<()> {
     let done = sqlx::query(
         "INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES ($1, $2, $3) \
          ON CONFLICT DO NOTHING",

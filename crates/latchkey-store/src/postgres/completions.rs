@@ -5,10 +5,13 @@
 //! nine in ten busy backends were waiting for that lock, and sign-ins of
 //! one org ran one commit at a time. So a node sends its completions to
 //! [`WORKERS`] tasks; each takes every completion waiting (up to
-//! [`MAX_BATCH`]) and commits them in one transaction. Each completion runs
-//! in its own savepoint (sqlx's nested transaction), so one that fails
-//! undoes only its own writes (sign-ins need none: see
-//! `Completion::needs_savepoint`); then the changes to `ceremony_load` (see
+//! [`MAX_BATCH`]) and commits them in one transaction. The batch's sign-ins
+//! go first, all together, three statements whatever their number (see
+//! [`super::signins`]; a refused one leaves at most its ceremony spent, as
+//! any failed attempt does, so none needs a savepoint).
+//! Every other completion runs in its own savepoint (sqlx's nested
+//! transaction), so one that fails undoes only its own writes. Then the
+//! changes to `ceremony_load` (see
 //! [`super::load`]) and the audit events of those that succeeded are
 //! written together, in a fixed order, just before the commit: the bucket
 //! rows and the head are held for one write and one flush per batch, while
@@ -32,9 +35,9 @@ use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use super::credentials::{authentication_in, registration_in};
+use super::credentials::registration_in;
 use super::load::Load;
-use super::{audit, ceremonies};
+use super::{audit, ceremonies, signins};
 use crate::error::DbResultExt;
 
 /// Batches in flight per node.
@@ -58,17 +61,6 @@ pub(super) enum Completion {
 }
 
 impl Completion {
-    /// Whether a refusal can leave writes behind that must be undone. A
-    /// sign-in's first write is its ceremony's single-use INSERT, which
-    /// refuses without writing; its only later refusal (the credential gone
-    /// meanwhile) leaves the ceremony spent, as any failed attempt does. So
-    /// it runs without a savepoint: two round trips of its five, which the
-    /// batch otherwise waits for. (A database error aborts the whole batch,
-    /// whose jobs then run again alone.)
-    fn needs_savepoint(&self) -> bool {
-        !matches!(self, Completion::Authentication(_))
-    }
-
     fn audit(&self) -> &[AuditEvent] {
         match self {
             Completion::Authentication(c) => &c.audit,
@@ -153,23 +145,26 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         Ok(tx) => tx,
         Err(e) => return batch.iter().map(|_| Err(e.clone())).collect(),
     };
-    let mut results = Vec::with_capacity(batch.len());
+    let mut results = match signins_of(&mut tx, batch).await {
+        Ok(results) => results,
+        Err(e) => return batch.iter().map(|_| Err(e.clone())).collect(),
+    };
     let mut load = Load::default();
-    for job in batch {
-        let result = if job.what.needs_savepoint() {
-            match Connection::begin(&mut *tx).await.db() {
-                Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
-                    Ok(mine) => savepoint.commit().await.db().map(|()| mine),
-                    // Dropping the savepoint rolls it back.
-                    Err(e) => Err(e),
-                },
+    for (job, result) in batch.iter().zip(results.iter_mut()) {
+        if result.is_some() {
+            continue;
+        }
+        let mine = match Connection::begin(&mut *tx).await.db() {
+            Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
+                Ok(mine) => savepoint.commit().await.db().map(|()| mine),
+                // Dropping the savepoint rolls it back.
                 Err(e) => Err(e),
-            }
-        } else {
-            apply(&mut tx, &job.what, &load).await
+            },
+            Err(e) => Err(e),
         };
-        results.push(result.map(|mine| load.absorb(mine)));
+        *result = Some(mine.map(|mine| load.absorb(mine)));
     }
+    let results: Vec<Result<()>> = results.into_iter().flatten().collect();
     // Orgs in a fixed order, so workers never wait for each other's heads
     // crosswise; within an org, the completions' order.
     let mut events: Vec<&AuditEvent> = batch
@@ -193,6 +188,28 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
     results
 }
 
+/// The batch's sign-ins, written together (see `signins`); `None` for
+/// every other job, which the caller runs in a savepoint of its own.
+async fn signins_of(conn: &mut PgConnection, batch: &[Job]) -> Result<Vec<Option<Result<()>>>> {
+    let commits: Vec<&AuthenticationCommit> = batch
+        .iter()
+        .filter_map(|job| match &job.what {
+            Completion::Authentication(commit) => Some(commit),
+            _ => None,
+        })
+        .collect();
+    let mut theirs = signins::authentications_in(conn, &commits)
+        .await?
+        .into_iter();
+    Ok(batch
+        .iter()
+        .map(|job| match job.what {
+            Completion::Authentication(_) => theirs.next(),
+            _ => None,
+        })
+        .collect())
+}
+
 /// Runs a completion again on its own.
 async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
     let mut tx = pool.begin().await.db()?;
@@ -209,7 +226,10 @@ async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
 async fn apply(conn: &mut PgConnection, what: &Completion, batch: &Load) -> Result<Load> {
     let mut mine = Load::default();
     match what {
-        Completion::Authentication(commit) => authentication_in(conn, commit).await,
+        Completion::Authentication(commit) => signins::authentications_in(conn, &[commit])
+            .await?
+            .into_iter()
+            .collect(),
         Completion::Registration(commit) => registration_in(conn, commit, &mut mine).await,
         Completion::Ceremony {
             ceremony,

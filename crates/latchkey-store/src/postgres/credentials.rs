@@ -7,14 +7,14 @@ use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::model::{Credential, Page, Paged, User, UserStatus};
-use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit, UserStore};
+use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
 use latchkey_core::{ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::completions::Completion;
 use super::load::Load;
-use super::{audit, ceremonies, orgs, sessions, users, PgStore};
+use super::{audit, ceremonies, joins, orgs, sessions, users, PgStore};
 use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
@@ -47,7 +47,7 @@ async fn insert_credential(conn: &mut PgConnection, c: &Credential) -> Result<()
     Ok(())
 }
 
-fn credential_not_found() -> latchkey_core::Error {
+pub(super) fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
@@ -75,37 +75,6 @@ pub(super) async fn registration_in(
     insert_credential(conn, &commit.credential).await?;
     if commit.activate_org {
         orgs::activate(conn, org).await?;
-    }
-    Ok(())
-}
-
-/// An assertion's writes but its audit events, as above.
-pub(super) async fn authentication_in(
-    conn: &mut PgConnection,
-    commit: &AuthenticationCommit,
-) -> Result<()> {
-    if let Some(ceremony) = &commit.ceremony {
-        ceremonies::spend(conn, ceremony).await?;
-    }
-    // MAX: a slower concurrent assertion can never move the counter back.
-    let done = sqlx::query(
-        "UPDATE credentials SET sign_count = GREATEST(sign_count, $1), backup_eligible = $2, \
-         backup_state = $3, last_used_at = $4 WHERE org_id = $5 AND id = $6",
-    )
-    .bind(i64::from(commit.sign_count))
-    .bind(commit.backup_eligible)
-    .bind(commit.backup_state)
-    .bind(commit.now.millis())
-    .bind(commit.org_id.as_str())
-    .bind(commit.credential_id.as_slice())
-    .execute(&mut *conn)
-    .await
-    .db()?;
-    if done.rows_affected() == 0 {
-        return Err(credential_not_found());
-    }
-    if let Some(session) = &commit.session {
-        sessions::insert_session(conn, session).await?;
     }
     Ok(())
 }
@@ -141,11 +110,7 @@ impl CredentialStore for PgStore {
         org: &OrgId,
         credential_id: &[u8],
     ) -> Result<Option<(Credential, User)>> {
-        let Some(credential) = self.get_credential(org, credential_id).await? else {
-            return Ok(None);
-        };
-        let owner = self.get_user(org, &credential.user_id).await?;
-        Ok(owner.map(|user| (credential, user)))
+        joins::assertion_subject(&self.pool, org, credential_id).await
     }
 
     async fn list_user_credentials(

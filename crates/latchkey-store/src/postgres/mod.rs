@@ -8,10 +8,12 @@ mod audit;
 mod ceremonies;
 mod completions;
 mod credentials;
+mod joins;
 mod keys;
 mod load;
 mod orgs;
 mod sessions;
+mod signins;
 mod transfer;
 mod users;
 

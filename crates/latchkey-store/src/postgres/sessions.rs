@@ -15,27 +15,6 @@ use super::{audit, PgStore};
 use crate::error::DbResultExt;
 use crate::rows::SessionRow;
 
-pub(super) async fn insert_session(conn: &mut PgConnection, s: &Session) -> Result<()> {
-    sqlx::query(concat!(
-        "INSERT INTO sessions (",
-        session_columns!(),
-        ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-    ))
-    .bind(s.id.as_str())
-    .bind(s.org_id.as_str())
-    .bind(s.user_id.as_str())
-    .bind(s.credential_id.as_slice())
-    .bind(s.created_at.millis())
-    .bind(s.expires_at.millis())
-    .bind(s.last_seen_at.millis())
-    .bind(s.revoked_at.map(|t| t.millis()))
-    .bind(s.user_agent.as_deref())
-    .execute(conn)
-    .await
-    .db()?;
-    Ok(())
-}
-
 /// Revokes every unrevoked session the credential created; returns how many.
 /// Found through the owner's sessions (`sessions_user_idx`): an index on the
 /// credential would cost every sign-in a write for this rare deletion.

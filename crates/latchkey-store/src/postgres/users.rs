@@ -5,11 +5,11 @@ use latchkey_core::audit::AuditEvent;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{InvitationId, OrgId, UserId};
 use latchkey_core::model::{Credential, Invitation, Page, Paged, User, UserStatus};
-use latchkey_core::store::{CredentialStore, UserStore};
+use latchkey_core::store::UserStore;
 use latchkey_core::{ErrorCode, Result};
 use sqlx::PgConnection;
 
-use super::{audit, PgStore};
+use super::{audit, joins, PgStore};
 use crate::error::{invitation_refusal, not_found, username_taken, DbResultExt};
 use crate::rows::{
     convert_all, invitation_kind_str, page_limit, user_kind_str, user_status_str, InvitationRow,
@@ -100,11 +100,7 @@ impl UserStore for PgStore {
         org: &OrgId,
         username: &str,
     ) -> Result<Option<(User, Vec<Credential>)>> {
-        let Some(user) = self.find_user_by_username(org, username).await? else {
-            return Ok(None);
-        };
-        let creds = self.user_credentials(org, &user.id).await?;
-        Ok(Some((user, creds)))
+        joins::user_with_credentials(&self.pool, org, username).await
     }
 
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>> {

@@ -16,7 +16,7 @@ use latchkey_core::ErrorCode;
 use super::records::{
     ceremony, create_org, credential, event, org_with_passkey, registration, session, T0,
 };
-use super::support::each_backend;
+use super::support::{each_backend, postgres_db};
 
 const CAP: i64 = 1000;
 
@@ -201,10 +201,9 @@ async fn the_one_call_reads_stay_inside_the_org() {
         let b = db.backend;
         let (acme, admin, _) = create_org(s, "Acme").await;
         let (other, _, _) = create_org(s, "Other").await;
-        for id in [b"a".as_slice(), b"b".as_slice()] {
-            s.complete_registration(&registration(credential(&admin, id, T0)))
-                .await
-                .unwrap();
+        for (at, id) in [(0, b"a".as_slice()), (1, b"b".as_slice())] {
+            let cred = credential(&admin, id, T0.plus_secs(at));
+            s.complete_registration(&registration(cred)).await.unwrap();
         }
         let (user, creds) = s
             .user_with_credentials(&acme.id, "admin")
@@ -212,7 +211,12 @@ async fn the_one_call_reads_stay_inside_the_org() {
             .unwrap()
             .unwrap();
         assert_eq!(user, admin, "{b}");
-        assert_eq!(creds.len(), 2, "{b}");
+        // Every column as the one-table reads give it, newest first.
+        let mut stored = Vec::new();
+        for id in [b"b".as_slice(), b"a".as_slice()] {
+            stored.push(s.get_credential(&acme.id, id).await.unwrap().unwrap());
+        }
+        assert_eq!(creds, stored, "{b}");
         let (theirs, none) = s
             .user_with_credentials(&other.id, "admin")
             .await
@@ -232,11 +236,7 @@ async fn the_one_call_reads_stay_inside_the_org() {
         );
 
         let (cred, owner) = s.assertion_subject(&acme.id, b"a").await.unwrap().unwrap();
-        assert_eq!(
-            (cred.id.as_slice(), owner.id.clone()),
-            (b"a".as_slice(), admin.id.clone()),
-            "{b}"
-        );
+        assert_eq!((&cred, &owner), (&stored[1], &admin), "{b}");
         let none = s.assertion_subject(&acme.id, b"zz").await.unwrap();
         assert!(none.is_none(), "{b}: unknown credential");
         let foreign = s.assertion_subject(&other.id, b"a").await.unwrap();
@@ -326,4 +326,115 @@ async fn a_sign_in_whose_passkey_is_gone_writes_no_session_and_its_neighbours_co
             );
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_sign_ins_of_one_passkey_leave_its_highest_counter() {
+    for db in each_backend().await {
+        let b = db.backend;
+        let (org, admin) = org_with_passkey(db.store.as_ref()).await;
+        for round in 0..5u32 {
+            let mut tasks = tokio::task::JoinSet::new();
+            // The highest counter goes second of 30, so it shares a batch
+            // with lower ones sent after it: a batch that kept the last
+            // counter it saw would move the stored one back.
+            for i in 0..30 {
+                let mut commit = sign_in(&admin, &ceremony(&org.id, T0.plus_secs(300)), b"k");
+                commit.sign_count = 100 * round + if i == 1 { 40 } else { 10 + i };
+                commit.backup_state = round % 2 == 0;
+                let store: Arc<dyn Store> = Arc::clone(&db.store);
+                tasks.spawn(async move { store.complete_authentication(&commit).await });
+            }
+            for result in tasks.join_all().await {
+                result.unwrap_or_else(|e| panic!("{b} round {round}: {e}"));
+            }
+            let cred = db
+                .store
+                .get_credential(&org.id, b"k")
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(cred.sign_count, 100 * round + 40, "{b} round {round}");
+            assert_eq!(cred.backup_state, round % 2 == 0, "{b} round {round}");
+            assert_eq!(
+                cred.last_used_at,
+                Some(T0.plus_secs(5)),
+                "{b} round {round}"
+            );
+        }
+    }
+}
+
+/// How many of this database's backends wait for a lock.
+async fn waiting_for_locks(pool: &sqlx::PgPool) -> i64 {
+    sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity \
+         WHERE datname = current_database() AND wait_event_type = 'Lock'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn until_waiting(pool: &sqlx::PgPool, n: i64) {
+    for _ in 0..1000 {
+        if waiting_for_locks(pool).await >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!("{n} backends never waited for a lock");
+}
+
+/// PostgreSQL writes a batch's sign-ins together, so several naming one
+/// ceremony in ONE batch must still leave one winner. To put them in one
+/// batch, every completion worker is first held up (the org's chain head
+/// locked under a sign-in of its own) while they queue.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_sharing_a_batch_spend_their_one_ceremony_once() {
+    let db = postgres_db().await;
+    let pool = db.pg_pool().unwrap().clone();
+    let (org, admin) = org_with_passkey(db.store.as_ref()).await;
+    let mut head = pool.begin().await.unwrap();
+    sqlx::query("SELECT 1 FROM orgs WHERE id = $1 FOR UPDATE")
+        .bind(org.id.as_str())
+        .execute(&mut *head)
+        .await
+        .unwrap();
+    let mut blockers = tokio::task::JoinSet::new();
+    for n in 1..=4 {
+        let commit = sign_in(&admin, &ceremony(&org.id, T0.plus_secs(300)), b"k");
+        let store: Arc<dyn Store> = Arc::clone(&db.store);
+        blockers.spawn(async move { store.complete_authentication(&commit).await });
+        until_waiting(&pool, n).await;
+    }
+    let c = ceremony(&org.id, T0.plus_secs(300));
+    let mut twins = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let commit = sign_in(&admin, &c, b"k");
+        let store: Arc<dyn Store> = Arc::clone(&db.store);
+        twins.spawn(async move {
+            let sid = commit.session.as_ref().unwrap().id.clone();
+            (store.complete_authentication(&commit).await, sid)
+        });
+    }
+    // Every worker is busy: the twins queue, and the first worker free
+    // takes them all at once.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    head.rollback().await.unwrap();
+    for result in blockers.join_all().await {
+        result.unwrap();
+    }
+    let results = twins.join_all().await;
+    let wins = results.iter().filter(|(r, _)| r.is_ok()).count();
+    let used = results
+        .iter()
+        .filter(|(r, _)| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
+        .count();
+    assert_eq!((wins, used), (1, 19));
+    let mut live = 0;
+    for (_, sid) in &results {
+        live += usize::from(db.store.get_session(&org.id, sid).await.unwrap().is_some());
+    }
+    assert_eq!(live, 1, "only the winner's session exists");
 }

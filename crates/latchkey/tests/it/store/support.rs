@@ -80,6 +80,15 @@ impl TestDb {
     }
 
     /// Just the kinds of the org's audit trail, in order.
+    /// The raw PostgreSQL pool (`None` on SQLite), for tests that must hold
+    /// a lock the store will wait for.
+    pub fn pg_pool(&self) -> Option<&PgPool> {
+        match &self.raw {
+            Raw::Postgres(pool) => Some(pool),
+            Raw::Sqlite(_) => None,
+        }
+    }
+
     pub async fn audit_kinds(&self, org: &OrgId) -> Vec<String> {
         self.audit(org).await.into_iter().map(|r| r.kind).collect()
     }

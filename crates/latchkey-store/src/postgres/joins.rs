@@ -1,0 +1,94 @@
+//! The two reads of a sign-in, each one statement (a JOIN) instead of two:
+//! the start's user with their passkeys, the completion's passkey with its
+//! owner. On PostgreSQL every statement is a round trip and a wake-up of a
+//! backend, and a sign-in's reads were four of its statements.
+
+use std::sync::LazyLock;
+
+use latchkey_core::ids::OrgId;
+use latchkey_core::model::{Credential, Page, User};
+use latchkey_core::Result;
+use sqlx::postgres::PgRow;
+use sqlx::{PgPool, Row};
+
+use crate::error::DbResultExt;
+use crate::rows::{qualified, CredentialRow, UserRow};
+
+/// Where the credential's columns start in a joined row.
+const USER_WIDTH: usize = 9;
+const CREDENTIAL_WIDTH: usize = 16;
+
+static WITH_CREDENTIALS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM users u LEFT JOIN credentials c \
+         ON c.org_id = u.org_id AND c.user_id = u.id WHERE u.org_id = $1 AND u.username = $2 \
+         ORDER BY c.created_at DESC, c.id DESC LIMIT $3",
+        qualified("u", user_columns!()),
+        qualified("c", credential_columns!()),
+    )
+});
+
+static SUBJECT: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM credentials c JOIN users u \
+         ON u.org_id = c.org_id AND u.id = c.user_id WHERE c.org_id = $1 AND c.id = $2",
+        qualified("u", user_columns!()),
+        qualified("c", credential_columns!()),
+    )
+});
+
+/// The user of that name with their passkeys, newest first (as many as a
+/// page holds), or `None`.
+pub(super) async fn user_with_credentials(
+    pool: &PgPool,
+    org: &OrgId,
+    username: &str,
+) -> Result<Option<(User, Vec<Credential>)>> {
+    let rows = sqlx::query(WITH_CREDENTIALS.as_str())
+        .bind(org.as_str())
+        .bind(username)
+        .bind(i64::from(Page::MAX_PER_PAGE))
+        .fetch_all(pool)
+        .await
+        .db()?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let user = user_at(first)?;
+    // A user without passkeys is one row of NULL credential columns.
+    let no_credentials = first
+        .try_get::<Option<Vec<u8>>, _>(USER_WIDTH)
+        .db()?
+        .is_none();
+    let credentials = if no_credentials {
+        Vec::new()
+    } else {
+        rows.iter().map(credential_at).collect::<Result<_>>()?
+    };
+    Ok(Some((user, credentials)))
+}
+
+/// The passkey with its owner, or `None` when either is missing.
+pub(super) async fn assertion_subject(
+    pool: &PgPool,
+    org: &OrgId,
+    credential_id: &[u8],
+) -> Result<Option<(Credential, User)>> {
+    let row = sqlx::query(SUBJECT.as_str())
+        .bind(org.as_str())
+        .bind(credential_id)
+        .fetch_optional(pool)
+        .await
+        .db()?;
+    row.map(|row| Ok((credential_at(&row)?, user_at(&row)?)))
+        .transpose()
+}
+
+fn user_at(row: &PgRow) -> Result<User> {
+    User::try_from(UserRow::from_pg_at(row, 0).db()?)
+}
+
+fn credential_at(row: &PgRow) -> Result<Credential> {
+    debug_assert!(row.len() == USER_WIDTH + CREDENTIAL_WIDTH);
+    Credential::try_from(CredentialRow::from_pg_at(row, USER_WIDTH).db()?)
+}

@@ -1,0 +1,233 @@
+//! The sign-ins of one completion batch, written together: one statement
+//! spends every ceremony, one moves every credential's counter, one inserts
+//! every session, each over arrays (`unnest`). Run one by one, a sign-in
+//! cost three round trips inside the batch's transaction, and under load
+//! the completion workers' backends sat `idle in transaction` waiting for
+//! them; now a batch of any size costs three.
+//!
+//! Each sign-in still gets its own answer, as if run alone in batch order:
+//! only the first spend of a ceremony wins (the others are
+//! `ceremony_already_used`, and write nothing more), and a sign-in whose
+//! passkey is gone gets `credential_not_found` with its ceremony spent and
+//! no session (as a failed attempt spends it anyway). A database error is
+//! the whole batch's; the caller runs its jobs again alone.
+
+use std::collections::{HashMap, HashSet};
+
+use latchkey_core::store::AuthenticationCommit;
+use latchkey_core::Result;
+use sqlx::PgConnection;
+
+use super::credentials::credential_not_found;
+use crate::error::{ceremony_refusal, DbResultExt};
+
+/// Writes `commits` in the caller's transaction: each one's own result
+/// (`Err` outside: a database error, the transaction is lost).
+pub(super) async fn authentications_in(
+    conn: &mut PgConnection,
+    commits: &[&AuthenticationCommit],
+) -> Result<Vec<Result<()>>> {
+    let mut results: Vec<Result<()>> = commits.iter().map(|_| Ok(())).collect();
+    spend(conn, commits, &mut results).await?;
+    count(conn, commits, &mut results).await?;
+    insert_sessions(conn, commits, &results).await?;
+    Ok(results)
+}
+
+/// Spends the ceremonies; a sign-in whose ceremony was spent before, or by
+/// an earlier sign-in of this batch, is refused.
+async fn spend(
+    conn: &mut PgConnection,
+    commits: &[&AuthenticationCommit],
+    results: &mut [Result<()>],
+) -> Result<()> {
+    let spent: Vec<_> = commits.iter().filter_map(|c| c.ceremony.as_ref()).collect();
+    if spent.is_empty() {
+        return Ok(());
+    }
+    // Rows of one statement that conflict with each other are skipped like
+    // rows that conflict with the table, so a ceremony comes back once.
+    let won: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO spent_ceremonies (expires_at, id, org_id) \
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(
+        spent
+            .iter()
+            .map(|s| s.expires_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(spent.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
+    .bind(spent.iter().map(|s| s.org_id.as_str()).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .db()?;
+    let mut won: HashSet<String> = won.into_iter().collect();
+    for (commit, result) in commits.iter().zip(results.iter_mut()) {
+        if let Some(ceremony) = &commit.ceremony {
+            // The first sign-in to name it takes it.
+            if !won.remove(ceremony.id.as_str()) {
+                *result = Err(ceremony_refusal(true));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A credential's new values, several sign-ins of it merged as if applied
+/// in order: the highest counter (never moved back), the last flags.
+struct Counter<'a> {
+    org_id: &'a str,
+    id: &'a [u8],
+    sign_count: i64,
+    backup_eligible: bool,
+    backup_state: bool,
+    used_at: i64,
+}
+
+/// Moves the counters and flags of the sign-ins still standing; those
+/// whose credential is gone are refused.
+async fn count(
+    conn: &mut PgConnection,
+    commits: &[&AuthenticationCommit],
+    results: &mut [Result<()>],
+) -> Result<()> {
+    let mut counters: Vec<Counter> = Vec::new();
+    let mut at: HashMap<(&str, &[u8]), usize> = HashMap::new();
+    for (c, _) in commits
+        .iter()
+        .zip(results.iter())
+        .filter(|(_, r)| r.is_ok())
+    {
+        let next = Counter {
+            org_id: c.org_id.as_str(),
+            id: &c.credential_id,
+            sign_count: i64::from(c.sign_count),
+            backup_eligible: c.backup_eligible,
+            backup_state: c.backup_state,
+            used_at: c.now.millis(),
+        };
+        match at.get(&(next.org_id, next.id)) {
+            Some(&i) => {
+                let highest = counters[i].sign_count.max(next.sign_count);
+                counters[i] = Counter {
+                    sign_count: highest,
+                    ..next
+                };
+            }
+            None => {
+                at.insert((next.org_id, next.id), counters.len());
+                counters.push(next);
+            }
+        }
+    }
+    if counters.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<(String, Vec<u8>)> = sqlx::query_as(
+        "UPDATE credentials AS c SET sign_count = GREATEST(c.sign_count, v.sign_count), \
+         backup_eligible = v.be, backup_state = v.bs, last_used_at = v.at \
+         FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bool[], $5::bool[], \
+         $6::bigint[]) AS v (org_id, id, sign_count, be, bs, at) \
+         WHERE c.org_id = v.org_id AND c.id = v.id RETURNING c.org_id, c.id",
+    )
+    .bind(counters.iter().map(|c| c.org_id).collect::<Vec<_>>())
+    .bind(counters.iter().map(|c| c.id).collect::<Vec<_>>())
+    .bind(counters.iter().map(|c| c.sign_count).collect::<Vec<_>>())
+    .bind(
+        counters
+            .iter()
+            .map(|c| c.backup_eligible)
+            .collect::<Vec<_>>(),
+    )
+    .bind(counters.iter().map(|c| c.backup_state).collect::<Vec<_>>())
+    .bind(counters.iter().map(|c| c.used_at).collect::<Vec<_>>())
+    .fetch_all(&mut *conn)
+    .await
+    .db()?;
+    let found: HashSet<(String, Vec<u8>)> = found.into_iter().collect();
+    for (c, result) in commits.iter().zip(results.iter_mut()) {
+        let key = (c.org_id.as_str().to_owned(), c.credential_id.clone());
+        if result.is_ok() && !found.contains(&key) {
+            *result = Err(credential_not_found());
+        }
+    }
+    Ok(())
+}
+
+/// Inserts the sessions of the sign-ins still standing.
+async fn insert_sessions(
+    conn: &mut PgConnection,
+    commits: &[&AuthenticationCommit],
+    results: &[Result<()>],
+) -> Result<()> {
+    let sessions: Vec<_> = commits
+        .iter()
+        .zip(results)
+        .filter(|(_, r)| r.is_ok())
+        .filter_map(|(c, _)| c.session.as_ref())
+        .collect();
+    if sessions.is_empty() {
+        return Ok(());
+    }
+    sqlx::query(concat!(
+        "INSERT INTO sessions (",
+        session_columns!(),
+        ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], \
+         $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])"
+    ))
+    .bind(sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.org_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.user_id.as_str())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.credential_id.as_slice())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.created_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.expires_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.last_seen_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.revoked_at.map(|t| t.millis()))
+            .collect::<Vec<_>>(),
+    )
+    .bind(
+        sessions
+            .iter()
+            .map(|s| s.user_agent.as_deref())
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await
+    .db()?;
+    Ok(())
+}
