@@ -93,35 +93,7 @@ async fn count(
     commits: &[&AuthenticationCommit],
     results: &mut [Result<()>],
 ) -> Result<()> {
-    let mut counters: Vec<Counter> = Vec::new();
-    let mut at: HashMap<(&str, &[u8]), usize> = HashMap::new();
-    for (c, _) in commits
-        .iter()
-        .zip(results.iter())
-        .filter(|(_, r)| r.is_ok())
-    {
-        let next = Counter {
-            org_id: c.org_id.as_str(),
-            id: &c.credential_id,
-            sign_count: i64::from(c.sign_count),
-            backup_eligible: c.backup_eligible,
-            backup_state: c.backup_state,
-            used_at: c.now.millis(),
-        };
-        match at.get(&(next.org_id, next.id)) {
-            Some(&i) => {
-                let highest = counters[i].sign_count.max(next.sign_count);
-                counters[i] = Counter {
-                    sign_count: highest,
-                    ..next
-                };
-            }
-            None => {
-                at.insert((next.org_id, next.id), counters.len());
-                counters.push(next);
-            }
-        }
-    }
+    let counters = merged_counters(commits, results);
     if counters.is_empty() {
         return Ok(());
     }
@@ -154,6 +126,40 @@ async fn count(
         }
     }
     Ok(())
+}
+
+/// One [`Counter`] per credential among the sign-ins still standing.
+fn merged_counters<'a>(
+    commits: &[&'a AuthenticationCommit],
+    results: &[Result<()>],
+) -> Vec<Counter<'a>> {
+    let mut counters: Vec<Counter> = Vec::new();
+    let mut at: HashMap<(&str, &[u8]), usize> = HashMap::new();
+    let standing = commits.iter().zip(results).filter(|(_, r)| r.is_ok());
+    for (c, _) in standing {
+        let next = Counter {
+            org_id: c.org_id.as_str(),
+            id: &c.credential_id,
+            sign_count: i64::from(c.sign_count),
+            backup_eligible: c.backup_eligible,
+            backup_state: c.backup_state,
+            used_at: c.now.millis(),
+        };
+        match at.get(&(next.org_id, next.id)) {
+            Some(&i) => {
+                let highest = counters[i].sign_count.max(next.sign_count);
+                counters[i] = Counter {
+                    sign_count: highest,
+                    ..next
+                };
+            }
+            None => {
+                at.insert((next.org_id, next.id), counters.len());
+                counters.push(next);
+            }
+        }
+    }
+    counters
 }
 
 /// Inserts the sessions of the sign-ins still standing.
