@@ -173,7 +173,7 @@ def main():
             except Exception as e:  # cleanup must not hide the results
                 print(f"  cleanup of {t.name} failed: {e}", file=sys.stderr)
     startup = {t.name: t.startup_ms for t in targets.values()}
-    text = table.render(medians(records), a.scenarios, list(targets), startup)
+    text = table.render(medians(records), a.scenarios, list(targets), startup, records)
     print(text)
     with open(os.path.join(out_dir, "table.txt"), "w") as f:
         f.write(text + "\n")

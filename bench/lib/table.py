@@ -1,6 +1,11 @@
 """The comparison table bench/run.sh prints: per scenario, each figure for each
 target and its ratio to the peer. Ratios are always Latchkey / peer, so for
 ceremonies/s higher is better and for p99 and CPU lower is better.
+
+Beside the ratio of the medians, each ratio column's range over the
+repetitions (`by rep`): a repetition runs every target back to back, so its
+own ratio cancels the drift of a shared VM, which moves all of a
+repetition's figures together; the range shows how far that drift went.
 """
 
 
@@ -26,10 +31,29 @@ METRICS = [
 ]
 
 
-def render(med, scenarios, targets, startup):
+KEYS = {"rate": lambda r: r["ceremoniesPerSec"], "p99": lambda r: r["latencyMs"]["p99"],
+        "cpu": lambda r: r["serverCpuUsPerCeremony"]}
+
+
+def by_rep(records, scenario, target, key):
+    """min–max of target/peer over the repetitions that ran both."""
+    if key not in KEYS:
+        return "-"
+    runs = {}
+    for r in records:
+        if r["scenario"] == scenario and r["label"] in (target, "peer"):
+            runs.setdefault(r.get("rep"), {})[r["label"]] = KEYS[key](r)
+    ratios = [v[target] / v["peer"] for v in runs.values() if v.get(target) and v.get("peer")]
+    if not ratios:
+        return "-"
+    return f"{min(ratios):.2f}–{max(ratios):.2f}x"
+
+
+def render(med, scenarios, targets, startup, records=()):
     ours = [t for t in targets if t != "peer"]
     has_peer = "peer" in targets
-    header = ["scenario", "metric"] + targets + ([f"{t}/peer" for t in ours] if has_peer else [])
+    header = ["scenario", "metric"] + targets + (
+        [f"{t}/peer" for t in ours] + [f"{t}/peer by rep" for t in ours] if has_peer else [])
     rows = [header]
     for scenario in scenarios:
         for label, key, unit in METRICS:
@@ -44,12 +68,14 @@ def render(med, scenarios, targets, startup):
                 cells.append(fmt(float(v) if v is not None else None, unit))
             if has_peer:
                 cells += [ratio(values[t], values["peer"]) for t in ours]
+                cells += [by_rep(records, scenario, t, key) for t in ours]
             rows.append([scenario if label == METRICS[0][0] else "", label] + cells)
         errs = [med[(t, scenario)]["errors"] for t in targets if (t, scenario) in med]
         if any(errs):
             rows.append(["", "errors"] + [str(med.get((t, scenario), {}).get("errors", "-")) for t in targets])
     rows.append(["start-up", "ms to ready"] + [fmt(startup.get(t)) for t in targets]
-                + ([ratio(startup.get(t), startup.get("peer")) for t in ours] if has_peer else []))
+                + ([ratio(startup.get(t), startup.get("peer")) for t in ours] + ["-" for t in ours]
+                   if has_peer else []))
     widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(header))]
     lines = []
     for n, r in enumerate(rows):
