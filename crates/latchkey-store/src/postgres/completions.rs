@@ -164,7 +164,10 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         };
         *result = Some(mine.map(|mine| load.absorb(mine)));
     }
-    let results: Vec<Result<()>> = results.into_iter().flatten().collect();
+    let results: Vec<Result<()>> = results
+        .into_iter()
+        .map(|r| r.unwrap_or_else(|| Err(Error::internal("a completion never ran"))))
+        .collect();
     // Orgs in a fixed order, so workers never wait for each other's heads
     // crosswise; within an org, the completions' order.
     let mut events: Vec<&AuditEvent> = batch
