@@ -6,7 +6,9 @@ ratio Latchkey/peer. Raw per-run figures go to bench/out/<stamp>/runs.jsonl.
 Server CPU per ceremony is the server's utime+stime between the load
 generator's `MEASURE start` and `MEASURE end` markers divided by the
 ceremonies it completed in that window: the fair figure on a small box, as it
-doesn't depend on how much CPU the load generator leaves over.
+doesn't depend on how much CPU the load generator leaves over. On PostgreSQL
+the database's own CPU in the same window (every process of the local
+cluster) is recorded too: on one machine it is what limits that target.
 """
 
 import argparse
@@ -88,7 +90,7 @@ def run_once(a, server, scenario, enrol):
         # One argument: a base64url token may start with '-'.
         cmd += [f"--enrol-token={server.enrol_token}"]
     pid = server.proc.pid
-    cpu_start = cpu_end = None
+    cpu_start = cpu_end = db_start = db_end = None
     result = None
     log = open(os.path.join(server.dir, "loadgen.log"), "a")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
@@ -96,8 +98,10 @@ def run_once(a, server, scenario, enrol):
         log.write(line)
         if line.startswith("MEASURE start"):
             cpu_start = servers.cpu_seconds(pid)
+            db_start = server.database_cpu()
         elif line.startswith("MEASURE end"):
             cpu_end = servers.cpu_seconds(pid)
+            db_end = server.database_cpu()
         elif line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])
     proc.wait()
@@ -110,6 +114,8 @@ def run_once(a, server, scenario, enrol):
     result["serverCpuUsPerCeremony"] = round((cpu_end - cpu_start) * 1e6 / done, 1)
     result["serverCpuSeconds"] = round(cpu_end - cpu_start, 3)
     result["peakRssKiB"] = servers.peak_rss_kib(pid)
+    if db_start is not None and db_end is not None:
+        result["databaseCpuUsPerCeremony"] = round(servers.cpu_between(db_start, db_end) * 1e6 / done, 1)
     return result
 
 
@@ -124,6 +130,8 @@ def medians(records):
             "rate": statistics.median(r["ceremoniesPerSec"] for r in rs),
             "p99": statistics.median(r["latencyMs"]["p99"] for r in rs),
             "cpu": statistics.median(r["serverCpuUsPerCeremony"] for r in rs),
+            "dbcpu": (statistics.median(r["databaseCpuUsPerCeremony"] for r in rs)
+                      if all("databaseCpuUsPerCeremony" in r for r in rs) else None),
             "rss": max(r["peakRssKiB"] for r in rs),
             "errors": sum(r["errors"] for r in rs),
             "n": len(rs),
@@ -163,7 +171,9 @@ def main():
                     runs.flush()
                     print(f"  rep {rep + 1} {scenario:<18} {name:<9} {r['ceremoniesPerSec']:>9.1f}/s  "
                           f"p99 {r['latencyMs']['p99']:>7.2f} ms  cpu {r['serverCpuUsPerCeremony']:>7.1f} µs  "
-                          f"errors {r['errors']}")
+                          + (f"db cpu {r['databaseCpuUsPerCeremony']:>7.1f} µs  "
+                             if "databaseCpuUsPerCeremony" in r else "")
+                          + f"errors {r['errors']}")
     finally:
         for t in started:
             t.stop()

@@ -3,7 +3,8 @@ watched and stopped.
 
 Every target is started once per bench run, pinned to the server CPU with
 taskset, and sampled through /proc: utime+stime (all threads) for CPU time and
-VmHWM for peak resident memory. Start-up time is measured from the spawn to the
+VmHWM for peak resident memory; on PostgreSQL also the CPU of every process of
+the local cluster (the database's own cost, on the same machine). Start-up time is measured from the spawn to the
 first 200 of its readiness route, polled every millisecond over a raw socket
 (spawning curl per poll would be coarser than what we measure).
 """
@@ -28,6 +29,30 @@ def cpu_seconds(pid):
         # The command name may contain spaces; fields resume after its ')'.
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLK_TCK
+
+
+def postgres_cpu():
+    """utime + stime (seconds) of every PostgreSQL server process, by pid: the
+    local cluster's backends, walwriter, checkpointer and the rest."""
+    out = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                if not f.read().startswith(b"postgres"):
+                    continue
+            out[pid] = cpu_seconds(pid)
+        except OSError:  # gone meanwhile
+            continue
+    return out
+
+
+def cpu_between(before, after):
+    """CPU seconds spent between two `postgres_cpu` snapshots (a process
+    started meanwhile counts whole; one that ended is lost, which a bench
+    run's pooled connections don't do)."""
+    return sum(t - before.get(pid, 0.0) for pid, t in after.items())
 
 
 def peak_rss_kib(pid):
@@ -100,6 +125,11 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
 
+    def database_cpu(self):
+        """A snapshot for `cpu_between` of the database's own processes, or
+        None when the target has no database server (SQLite, the peer)."""
+        return None
+
     def cleanup(self):
         """Drop whatever prepare() made outside the output directory."""
 
@@ -150,6 +180,9 @@ class LatchkeyPostgres(Latchkey):
     def prepare(self):
         self.psql(f'CREATE DATABASE "{self.db}"')
         super().prepare()
+
+    def database_cpu(self):
+        return postgres_cpu()
 
     def cleanup(self):
         if not os.environ.get("BENCH_KEEP"):

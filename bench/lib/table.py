@@ -27,12 +27,15 @@ METRICS = [
     ("ceremonies/s", "rate", ""),
     ("p99 ms", "p99", ""),
     ("server CPU µs/cer", "cpu", ""),
+    ("database CPU µs/cer", "dbcpu", ""),
     ("peak RSS MiB", "rss", ""),
 ]
 
 
 KEYS = {"rate": lambda r: r["ceremoniesPerSec"], "p99": lambda r: r["latencyMs"]["p99"],
         "cpu": lambda r: r["serverCpuUsPerCeremony"]}
+# Rows that only some targets have (the database's CPU: PostgreSQL only).
+OPTIONAL = {"dbcpu"}
 
 
 def by_rep(records, scenario, target, key):
@@ -61,11 +64,13 @@ def render(med, scenarios, targets, startup, records=()):
             values = {}
             for t in targets:
                 m = med.get((t, scenario))
-                v = None if m is None else m[key]
+                v = None if m is None else m.get(key)
                 if key == "rss" and v is not None:
                     v = v / 1024
                 values[t] = v
                 cells.append(fmt(float(v) if v is not None else None, unit))
+            if key in OPTIONAL and all(v is None for v in values.values()):
+                continue
             if has_peer:
                 cells += [ratio(values[t], values["peer"]) for t in ours]
                 cells += [by_rep(records, scenario, t, key) for t in ours]
