@@ -5,6 +5,8 @@
 //! ceremonies are only recorded once spent, by an INSERT that exactly one
 //! of any number of concurrent spends makes.
 
+use std::collections::HashSet;
+
 use async_trait::async_trait;
 use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{CeremonyId, OrgId};
@@ -208,26 +210,43 @@ impl CeremonyStore for PgStore {
 
     async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()> {
         let mut conn = self.pool.acquire().await.db()?;
-        spend(&mut conn, spent).await
+        match spend_all(&mut conn, &[spent]).await?[..] {
+            [true] => Ok(()),
+            _ => Err(ceremony_refusal(true)),
+        }
     }
 }
 
-/// Records a sealed ceremony as spent, inside the caller's transaction:
-/// `ceremony_already_used` when it was spent before. Of two nodes racing,
-/// the second INSERT waits for the first transaction and then conflicts.
-async fn spend(conn: &mut PgConnection, spent: &SpentCeremony) -> Result<()> {
-    let done = sqlx::query(
-        "INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES ($1, $2, $3) \
-         ON CONFLICT DO NOTHING",
+/// Records sealed ceremonies as spent, inside the caller's transaction, in
+/// one statement; for each, whether this call spent it (false: spent
+/// before, or by an earlier one of `spent`). Of two nodes racing, the
+/// second INSERT waits for the first transaction and then conflicts.
+pub(super) async fn spend_all(
+    conn: &mut PgConnection,
+    spent: &[&SpentCeremony],
+) -> Result<Vec<bool>> {
+    if spent.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Rows of one statement that conflict with each other are skipped like
+    // rows that conflict with the table, so a ceremony comes back once.
+    let won: Vec<String> = sqlx::query_scalar(
+        "INSERT INTO spent_ceremonies (expires_at, id, org_id) \
+         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
-    .bind(spent.expires_at.millis())
-    .bind(spent.id.as_str())
-    .bind(spent.org_id.as_str())
-    .execute(conn)
+    .bind(
+        spent
+            .iter()
+            .map(|s| s.expires_at.millis())
+            .collect::<Vec<_>>(),
+    )
+    .bind(spent.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
+    .bind(spent.iter().map(|s| s.org_id.as_str()).collect::<Vec<_>>())
+    .fetch_all(conn)
     .await
     .db()?;
-    if done.rows_affected() == 0 {
-        return Err(ceremony_refusal(true));
-    }
-    Ok(())
+    let mut won: HashSet<String> = won.into_iter().collect();
+    // The first to name a ceremony takes it.
+    Ok(spent.iter().map(|s| won.remove(s.id.as_str())).collect())
 }

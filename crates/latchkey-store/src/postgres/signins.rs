@@ -18,6 +18,7 @@ use latchkey_core::store::AuthenticationCommit;
 use latchkey_core::Result;
 use sqlx::PgConnection;
 
+use super::ceremonies;
 use super::credentials::credential_not_found;
 use crate::error::{ceremony_refusal, DbResultExt};
 
@@ -41,35 +42,16 @@ async fn spend(
     commits: &[&AuthenticationCommit],
     results: &mut [Result<()>],
 ) -> Result<()> {
-    let spent: Vec<_> = commits.iter().filter_map(|c| c.ceremony.as_ref()).collect();
-    if spent.is_empty() {
-        return Ok(());
-    }
-    // Rows of one statement that conflict with each other are skipped like
-    // rows that conflict with the table, so a ceremony comes back once.
-    let won: Vec<String> = sqlx::query_scalar(
-        "INSERT INTO spent_ceremonies (expires_at, id, org_id) \
-         SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) \
-         ON CONFLICT DO NOTHING RETURNING id",
-    )
-    .bind(
-        spent
-            .iter()
-            .map(|s| s.expires_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(spent.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
-    .bind(spent.iter().map(|s| s.org_id.as_str()).collect::<Vec<_>>())
-    .fetch_all(&mut *conn)
-    .await
-    .db()?;
-    let mut won: HashSet<String> = won.into_iter().collect();
-    for (commit, result) in commits.iter().zip(results.iter_mut()) {
-        if let Some(ceremony) = &commit.ceremony {
-            // The first sign-in to name it takes it.
-            if !won.remove(ceremony.id.as_str()) {
-                *result = Err(ceremony_refusal(true));
-            }
+    let spending: Vec<_> = commits
+        .iter()
+        .zip(results.iter_mut())
+        .filter_map(|(c, r)| Some((c.ceremony.as_ref()?, r)))
+        .collect();
+    let spent: Vec<_> = spending.iter().map(|(s, _)| *s).collect();
+    let won = ceremonies::spend_all(conn, &spent).await?;
+    for ((_, result), won) in spending.into_iter().zip(won) {
+        if !won {
+            *result = Err(ceremony_refusal(true));
         }
     }
     Ok(())
