@@ -14,9 +14,11 @@ use sqlx::{PgPool, Row};
 use crate::error::DbResultExt;
 use crate::rows::{qualified, CredentialRow, UserRow};
 
-/// Where the credential's columns start in a joined row.
-const USER_WIDTH: usize = 9;
-const CREDENTIAL_WIDTH: usize = 16;
+/// Where the credential's columns start in a joined row: after the user's,
+/// counted from the same list the SELECT names.
+fn credentials_at() -> usize {
+    user_columns!().split(',').count()
+}
 
 static WITH_CREDENTIALS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -57,7 +59,7 @@ pub(super) async fn user_with_credentials(
     let user = user_at(first)?;
     // A user without passkeys is one row of NULL credential columns.
     let no_credentials = first
-        .try_get::<Option<Vec<u8>>, _>(USER_WIDTH)
+        .try_get::<Option<Vec<u8>>, _>(credentials_at())
         .db()?
         .is_none();
     let credentials = if no_credentials {
@@ -89,6 +91,5 @@ fn user_at(row: &PgRow) -> Result<User> {
 }
 
 fn credential_at(row: &PgRow) -> Result<Credential> {
-    debug_assert!(row.len() == USER_WIDTH + CREDENTIAL_WIDTH);
-    Credential::try_from(CredentialRow::from_pg_at(row, USER_WIDTH).db()?)
+    Credential::try_from(CredentialRow::from_pg_at(row, credentials_at()).db()?)
 }
