@@ -9,20 +9,9 @@ use latchkey_core::store::{SpentCeremony, Store};
 use latchkey_core::ErrorCode;
 
 use super::records::{ceremony, create_org, T0};
-use super::support::each_backend;
+use super::support::{each_backend, wins_and_used};
 
 const CAP: i64 = 1000;
-
-/// Of racing attempts at one ceremony: how many won, how many were told
-/// `ceremony_already_used`.
-fn wins_and_used<T>(results: &[latchkey_core::Result<T>]) -> (usize, usize) {
-    let wins = results.iter().filter(|r| r.is_ok()).count();
-    let used = results
-        .iter()
-        .filter(|r| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
-        .count();
-    (wins, used)
-}
 
 #[tokio::test]
 async fn ceremony_round_trips_through_insert_and_take() {

@@ -8,7 +8,7 @@
 use std::sync::Arc;
 
 use latchkey_core::audit::AuditKind;
-use latchkey_core::ids::CeremonyId;
+use latchkey_core::ids::{CeremonyId, OrgId, SessionId};
 use latchkey_core::model::{Ceremony, User};
 use latchkey_core::store::{AuthenticationCommit, SpentCeremony, Store};
 use latchkey_core::ErrorCode;
@@ -16,9 +16,18 @@ use latchkey_core::ErrorCode;
 use super::records::{
     ceremony, create_org, credential, event, org_with_passkey, registration, session, T0,
 };
-use super::support::{each_backend, postgres_db};
+use super::support::{each_backend, postgres_db, wins_and_used};
 
 const CAP: i64 = 1000;
+
+/// How many of these sessions were stored.
+async fn live_sessions(store: &dyn Store, org: &OrgId, sids: &[SessionId]) -> usize {
+    let mut live = 0;
+    for sid in sids {
+        live += usize::from(store.get_session(org, sid).await.unwrap().is_some());
+    }
+    live
+}
 
 fn sign_in(user: &User, ceremony: &Ceremony, cred: &[u8]) -> AuthenticationCommit {
     let ses = session(user, cred);
@@ -165,24 +174,15 @@ async fn of_concurrent_sign_ins_on_one_ceremony_exactly_one_commits() {
                 let store: Arc<dyn Store> = Arc::clone(&db.store);
                 let commit = sign_in(&admin, &c, b"k");
                 tasks.spawn(async move {
-                    let sid = commit.session.as_ref().map(|s| s.id.clone());
+                    let sid = commit.session.as_ref().unwrap().id.clone();
                     (store.complete_authentication(&commit).await, sid)
                 });
             }
-            let results = tasks.join_all().await;
-            let wins: Vec<_> = results.iter().filter(|(r, _)| r.is_ok()).collect();
-            let used = results
-                .iter()
-                .filter(|(r, _)| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
-                .count();
-            assert_eq!((wins.len(), used), (1, 19), "{b} round {round}");
-            let mut live = 0;
-            for (_, sid) in &results {
-                let sid = sid.as_ref().unwrap();
-                live += usize::from(db.store.get_session(&org.id, sid).await.unwrap().is_some());
-            }
+            let (results, sids): (Vec<_>, Vec<_>) = tasks.join_all().await.into_iter().unzip();
+            assert_eq!(wins_and_used(&results), (1, 19), "{b} round {round}");
             assert_eq!(
-                live, 1,
+                live_sessions(db.store.as_ref(), &org.id, &sids).await,
+                1,
                 "{b} round {round}: only the winner's session exists"
             );
             assert_eq!(
@@ -425,16 +425,11 @@ async fn sign_ins_sharing_a_batch_spend_their_one_ceremony_once() {
     for result in blockers.join_all().await {
         result.unwrap();
     }
-    let results = twins.join_all().await;
-    let wins = results.iter().filter(|(r, _)| r.is_ok()).count();
-    let used = results
-        .iter()
-        .filter(|(r, _)| matches!(r, Err(e) if e.code == ErrorCode::CeremonyAlreadyUsed))
-        .count();
-    assert_eq!((wins, used), (1, 19));
-    let mut live = 0;
-    for (_, sid) in &results {
-        live += usize::from(db.store.get_session(&org.id, sid).await.unwrap().is_some());
-    }
-    assert_eq!(live, 1, "only the winner's session exists");
+    let (results, sids): (Vec<_>, Vec<_>) = twins.join_all().await.into_iter().unzip();
+    assert_eq!(wins_and_used(&results), (1, 19));
+    assert_eq!(
+        live_sessions(db.store.as_ref(), &org.id, &sids).await,
+        1,
+        "only the winner's session exists"
+    );
 }

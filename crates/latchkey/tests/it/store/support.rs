@@ -268,3 +268,14 @@ fn now_ms() -> u128 {
         .map(|d| d.as_millis())
         .unwrap_or_default()
 }
+
+/// Of racing attempts at one ceremony: how many won, how many were told
+/// `ceremony_already_used`.
+pub fn wins_and_used<T>(results: &[latchkey_core::Result<T>]) -> (usize, usize) {
+    let wins = results.iter().filter(|r| r.is_ok()).count();
+    let used = results
+        .iter()
+        .filter(|r| matches!(r, Err(e) if e.code == latchkey_core::ErrorCode::CeremonyAlreadyUsed))
+        .count();
+    (wins, used)
+}
