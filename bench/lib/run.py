@@ -46,8 +46,7 @@ def parse_args():
     p.add_argument("--attestation", default=env("ATTESTATION", "none"), choices=["none", "packed"])
     p.add_argument("--abandoned", type=int, default=int(env("ABANDONED", "0")),
                    help="challenges each run starts and never completes before it measures "
-                        "(they stay pending 300 s: with more than one run per server, keep "
-                        "runs x abandoned under the org's cap of 10,000)")
+                        "(sealed into their ids: they store nothing)")
     p.add_argument("--server-cpu", default=env("SERVER_CPU", "0"))
     p.add_argument("--client-cpu", default=env("CLIENT_CPU", "1"))
     p.add_argument("--base-port", type=int, default=int(env("BASE_PORT", "18080")))

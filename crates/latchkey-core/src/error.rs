@@ -63,7 +63,6 @@ error_codes! {
     CeremonyExpired => ("ceremony_expired", Gone),
     CeremonyAlreadyUsed => ("ceremony_already_used", Conflict),
     CeremonyPurposeMismatch => ("ceremony_purpose_mismatch", BadRequest),
-    TooManyPendingCeremonies => ("too_many_pending_ceremonies", TooManyRequests),
     RateLimited => ("rate_limited", TooManyRequests),
     // WebAuthn verification (client data)
     MalformedClientData => ("malformed_client_data", BadRequest),

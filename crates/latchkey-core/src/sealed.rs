@@ -1,12 +1,13 @@
-//! Sign-in ceremonies sealed into their own id, so starting one writes
-//! nothing. A sign-in page (conditional UI above all) starts far more
-//! ceremonies than are ever finished, and each stored start was a write
-//! transaction and four b-trees in every commit. Instead the ceremony's
-//! state travels in its id, encrypted and authenticated under a key derived
-//! from the master key (every node sharing it can open any node's
-//! ceremonies): `cer_<sortable tail>.<base64url ciphertext>`. The store
-//! keeps only the ids of spent ceremonies, until they expire, which keeps
-//! a ceremony single-use (see `CeremonyStore::spend_ceremony`).
+//! Ceremonies sealed into their own id, so starting one writes nothing. A
+//! sign-in page (conditional UI above all) starts far more ceremonies than
+//! are ever finished, and so does a sign-up page left half-way; each stored
+//! start was a write transaction, a cap on pending ones to keep and a row
+//! to purge. Instead the ceremony's state travels in its id, encrypted and
+//! authenticated under a key derived from the master key (every node
+//! sharing it can open any node's ceremonies): `cer_<sortable
+//! tail>.<base64url ciphertext>`. The store keeps only the ids of spent
+//! ceremonies, until they expire, which keeps a ceremony single-use (see
+//! `CeremonyStore::spend_ceremony`).
 //!
 //! The ceremony key is HMAC-SHA256 of the database's salt under a key
 //! HKDF-derived from the master key, so a ceremony only opens on the

@@ -73,30 +73,11 @@ pub trait UserStore: Send + Sync {
 
 #[async_trait]
 pub trait CeremonyStore: Send + Sync {
-    /// Fails with `too_many_pending_ceremonies` when the org already has
-    /// `max_pending` unexpired, unconsumed ceremonies.
-    async fn insert_ceremony(
-        &self,
-        ceremony: &Ceremony,
-        max_pending: i64,
-        now: Timestamp,
-    ) -> Result<()>;
-    /// The ceremony, left pending. Fails with `ceremony_not_found` (unknown,
-    /// or another org's) or `ceremony_already_used`. Completing it consumes
-    /// it: see the `ceremony` of [`RegistrationCommit`]. (Sign-in ceremonies are
-    /// sealed, not stored: see [`Self::spend_ceremony`].)
-    async fn get_ceremony(&self, org: &OrgId, id: &CeremonyId) -> Result<Ceremony>;
-    /// Consumes the ceremony atomically and returns it. Fails with
-    /// `ceremony_not_found` (unknown, or another org's) or `ceremony_already_used`.
-    /// Expiry is the caller's check: an expired ceremony is consumed all the same.
-    async fn take_ceremony(&self, org: &OrgId, id: &CeremonyId, now: Timestamp)
-        -> Result<Ceremony>;
     /// Records a sealed ceremony (see [`crate::sealed`]) as spent, so it
     /// completes once: `ceremony_already_used` if it was spent before.
     async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()>;
-    /// Deletes ceremonies that expired before `before` (consumed or not: a
-    /// ceremony can't be completed after expiry, so its row has no more use),
-    /// and the spent sealed ceremonies that did.
+    /// Deletes the spent ceremonies that expired before `before`: an
+    /// expired ceremony can't complete, so its row guards nothing.
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64>;
 }
 
@@ -121,9 +102,9 @@ impl SpentCeremony {
 /// Everything a finished registration writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct RegistrationCommit {
-    /// Consumed conditionally first; `ceremony_already_used` if another
-    /// request consumed it since it was read (`None`: consumed already).
-    pub ceremony: Option<CeremonyId>,
+    /// Spent first (see [`CeremonyStore::spend_ceremony`]):
+    /// `ceremony_already_used` if it was spent before (`None`: spent already).
+    pub ceremony: Option<SpentCeremony>,
     pub credential: Credential,
     /// Inserted first when registration created the user (open sign-up).
     pub new_user: Option<User>,

@@ -108,14 +108,10 @@ pub(crate) fn invitation_refusal(used_at: Option<Option<i64>>) -> Error {
     }
 }
 
-/// The refusal for a ceremony that a conditional take matched nothing for.
-pub(crate) fn ceremony_refusal(exists: bool) -> Error {
-    if exists {
-        Error::new(
-            ErrorCode::CeremonyAlreadyUsed,
-            "this ceremony has already been used",
-        )
-    } else {
-        not_found(ErrorCode::CeremonyNotFound, "ceremony")
-    }
+/// The refusal for a ceremony that was spent before.
+pub(crate) fn ceremony_already_used() -> Error {
+    Error::new(
+        ErrorCode::CeremonyAlreadyUsed,
+        "this ceremony has already been used",
+    )
 }

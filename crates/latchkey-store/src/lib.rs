@@ -11,7 +11,6 @@
 
 #[macro_use]
 mod rows;
-mod ceremony_load;
 mod chain;
 mod error;
 mod postgres;

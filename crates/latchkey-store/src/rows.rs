@@ -6,10 +6,10 @@
 //! the core doesn't know is a corrupt row: `internal`, never a panic.
 
 use latchkey_core::clock::Timestamp;
-use latchkey_core::ids::{CeremonyId, InvitationId, OrgId, SessionId, UserId};
+use latchkey_core::ids::{InvitationId, OrgId, SessionId, UserId};
 use latchkey_core::model::{
-    Ceremony, CeremonyPurpose, Credential, Invitation, InvitationKind, Org, OrgSettings,
-    PasskeyStatus, Role, Session, SigningKeyRecord, User, UserKind, UserStatus,
+    Credential, Invitation, InvitationKind, Org, OrgSettings, PasskeyStatus, Role, Session,
+    SigningKeyRecord, User, UserKind, UserStatus,
 };
 use latchkey_core::{Error, Result};
 use sqlx::types::Json;
@@ -289,37 +289,6 @@ impl TryFrom<CredentialRow> for Credential {
 }
 
 #[derive(sqlx::FromRow)]
-pub(crate) struct CeremonyRow {
-    id: String,
-    org_id: String,
-    purpose: String,
-    user_id: Option<String>,
-    challenge: Vec<u8>,
-    payload_hash: Option<String>,
-    state: Json<serde_json::Value>,
-    created_at: i64,
-    expires_at: i64,
-}
-
-impl TryFrom<CeremonyRow> for Ceremony {
-    type Error = Error;
-    fn try_from(r: CeremonyRow) -> Result<Ceremony> {
-        Ok(Ceremony {
-            id: CeremonyId::from_stored(r.id),
-            org_id: OrgId::from_stored(r.org_id),
-            purpose: CeremonyPurpose::parse(&r.purpose)
-                .ok_or_else(|| corrupt("purpose", &r.purpose))?,
-            user_id: r.user_id.map(UserId::from_stored),
-            challenge: r.challenge,
-            payload_hash: r.payload_hash,
-            state: r.state.0,
-            created_at: Timestamp(r.created_at),
-            expires_at: Timestamp(r.expires_at),
-        })
-    }
-}
-
-#[derive(sqlx::FromRow)]
 pub(crate) struct SessionRow {
     id: String,
     org_id: String,
@@ -420,17 +389,6 @@ rusqlite_row!(CredentialRow {
     created_at,
     last_used_at
 });
-rusqlite_row!(CeremonyRow {
-    id,
-    org_id,
-    purpose,
-    user_id,
-    challenge,
-    payload_hash,
-    state,
-    created_at,
-    expires_at
-});
 rusqlite_row!(SessionRow {
     id,
     org_id,
@@ -481,11 +439,6 @@ macro_rules! credential_columns {
         "id, org_id, user_id, name, public_key_cose, alg, sign_count, aaguid, transports, \
          attestation_format, backup_eligible, backup_state, uv_initialized, possibly_cloned, \
          created_at, last_used_at"
-    };
-}
-macro_rules! ceremony_columns {
-    () => {
-        "id, org_id, purpose, user_id, challenge, payload_hash, state, created_at, expires_at"
     };
 }
 macro_rules! session_columns {

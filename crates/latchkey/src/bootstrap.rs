@@ -87,10 +87,7 @@ fn create_key_file(path: &Path) -> Result<MasterKey> {
 /// The core service over `store`, with the public URL in force.
 pub async fn core(config: &Config, store: Arc<dyn Store>, public_url: String) -> Result<Latchkey> {
     let master = master_key(config)?;
-    let core_config = CoreConfig {
-        public_url,
-        ..CoreConfig::default()
-    };
+    let core_config = CoreConfig { public_url };
     Latchkey::new(store, Arc::new(SystemClock), master, core_config)
         .await
         .context("cannot start the core service (is the master key the one this database was created with?)")

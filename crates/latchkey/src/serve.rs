@@ -1,7 +1,7 @@
 //! `latchkey serve`: binds the listener, builds the core and serves the HTTP
 //! router until SIGINT or SIGTERM, then drains in-flight requests. A janitor
-//! task runs every minute: it purges finished ceremonies (so pending
-//! ceremonies can't grow without bound) and long-expired sessions and
+//! task runs every minute: it purges long-expired spent ceremonies (so
+//! they can't grow without bound) and long-expired sessions and
 //! invitations, and re-reads the signing keys so a rotation made on another
 //! node is picked up within the minute.
 
@@ -17,7 +17,7 @@ use tokio::net::TcpListener;
 use crate::bootstrap;
 use crate::config::Config;
 
-/// How often the janitor runs, and how long a finished ceremony is kept.
+/// How often the janitor runs, and how long a spent ceremony is kept after it expired.
 const JANITOR_EVERY: Duration = Duration::from_secs(60);
 const CEREMONY_RETENTION_SECS: i64 = 3600;
 /// How long expired or revoked sessions and expired invitations are kept

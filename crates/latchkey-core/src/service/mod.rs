@@ -37,16 +37,12 @@ use crate::webauthn::AttestationPolicy;
 pub struct CoreConfig {
     /// The public base URL (`iss` of tokens, base of enrolment links).
     pub public_url: String,
-    /// Cap on unexpired, unconsumed stored (registration) ceremonies per
-    /// organisation; sign-in ceremonies are sealed, not stored.
-    pub max_pending_ceremonies: i64,
 }
 
 impl Default for CoreConfig {
     fn default() -> Self {
         CoreConfig {
             public_url: "http://localhost:8080".into(),
-            max_pending_ceremonies: 10_000,
         }
     }
 }
@@ -86,7 +82,7 @@ pub struct Latchkey {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     keys: KeyRing,
-    /// Seals sign-in ceremonies into their ids (see [`crate::sealed`]).
+    /// Seals ceremonies into their ids (see [`crate::sealed`]).
     seal: CeremonySeal,
     config: CoreConfig,
     /// Vendor roots for attestation formats; per-org policy is layered on top.

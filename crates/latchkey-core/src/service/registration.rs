@@ -1,7 +1,8 @@
 //! Registration ceremonies: `register_init` decides who is registering (an
 //! invitee, a signed-in user adding a passkey, or an open sign-up), binds a
-//! ceremony to that user and returns creation options; `register_complete`
-//! consumes the ceremony, verifies the response and commits the credential,
+//! ceremony to that user and returns creation options, writing nothing (the
+//! ceremony is sealed into its id, see [`crate::sealed`]); `register_complete`
+//! opens it, verifies the response and commits the credential, the spent ceremony,
 //! the user's activation, the invitation's consumption and (for the
 //! bootstrap link) the org's activation in one store transaction.
 
@@ -100,11 +101,9 @@ impl Latchkey {
             created_at: now,
             expires_at: now.plus_secs(org.settings.ceremony_ttl_secs),
         };
-        self.store
-            .insert_ceremony(&ceremony, self.config.max_pending_ceremonies, now)
-            .await?;
+        // Nothing stored: the ceremony travels sealed in its id.
         Ok(CeremonyStart {
-            ceremony_id: ceremony.id.to_string(),
+            ceremony_id: self.seal.seal(&ceremony)?,
             public_key,
         })
     }
@@ -208,8 +207,9 @@ impl Latchkey {
         response: &RegistrationResponseJson,
         name: Option<String>,
     ) -> Result<CredentialView> {
-        let id = CeremonyId::parse(ceremony_id)?;
-        let ceremony = self.store.get_ceremony(org_id, &id).await?;
+        let ceremony = self
+            .seal
+            .open(org_id, CeremonyPurpose::Registration, ceremony_id)?;
         match self
             .finish_registration(org_id, &ceremony, response, name)
             .await
@@ -317,7 +317,7 @@ impl Latchkey {
             );
         }
         Ok(RegistrationCommit {
-            ceremony: Some(ceremony.id.clone()),
+            ceremony: Some(SpentCeremony::of(ceremony)),
             activate_user: invitation.as_ref().map(|_| user_id.clone()),
             credential,
             new_user,
@@ -356,19 +356,10 @@ impl Latchkey {
         if failure.code == ErrorCode::CeremonyAlreadyUsed {
             return failure;
         }
-        // Sign-in ceremonies are sealed, not stored (see `crate::sealed`).
-        let consumed = match ceremony.purpose {
-            CeremonyPurpose::Authentication => {
-                self.store
-                    .spend_ceremony(&SpentCeremony::of(ceremony))
-                    .await
-            }
-            CeremonyPurpose::Registration => self
-                .store
-                .take_ceremony(&ceremony.org_id, &ceremony.id, self.now())
-                .await
-                .map(drop),
-        };
+        let consumed = self
+            .store
+            .spend_ceremony(&SpentCeremony::of(ceremony))
+            .await;
         if let Err(e) = consumed {
             if e.code == ErrorCode::Internal {
                 tracing::warn!(error = %e, "could not consume a failed ceremony");

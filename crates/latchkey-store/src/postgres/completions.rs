@@ -1,6 +1,5 @@
-//! Group commit for ceremonies on PostgreSQL: their starts (the inserted
-//! ceremony) and completions. A completion appends
-//! audit events, which takes the org's chain head (`orgs.audit_seq`) and
+//! Group commit for ceremony completions on PostgreSQL. A completion
+//! appends audit events, which takes the org's chain head (`orgs.audit_seq`) and
 //! holds its row lock until commit, WAL flush included: measured under load,
 //! nine in ten busy backends were waiting for that lock, and sign-ins of
 //! one org ran one commit at a time. So a node sends its completions to
@@ -11,12 +10,10 @@
 //! any failed attempt does, so none needs a savepoint).
 //! Every other completion runs in its own savepoint (sqlx's nested
 //! transaction), so one that fails undoes only its own writes. Then the
-//! changes to `ceremony_load` (see
-//! [`super::load`]) and the audit events of those that succeeded are
-//! written together, in a fixed order, just before the commit: the bucket
-//! rows and the head are held for one write and one flush per batch, while
-//! the other workers' batches do their own writes meanwhile. Callers are
-//! answered after the commit.
+//! audit events of those that succeeded are written together, in a fixed
+//! order, just before the commit: the head is held for one write and one
+//! flush per batch, while the other workers' batches do their own writes
+//! meanwhile. Callers are answered after the commit.
 //!
 //! Batches touch rows in orders no other node knows, so two nodes' batches
 //! can deadlock (PostgreSQL then aborts one). A completion that fails with an
@@ -28,16 +25,13 @@
 use std::sync::Arc;
 
 use latchkey_core::audit::AuditEvent;
-use latchkey_core::clock::Timestamp;
-use latchkey_core::model::Ceremony;
 use latchkey_core::store::{AuthenticationCommit, RegistrationCommit};
 use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use super::credentials::registration_in;
-use super::load::Load;
-use super::{audit, ceremonies, signins};
+use super::{audit, signins};
 use crate::error::DbResultExt;
 
 /// Batches in flight per node.
@@ -51,13 +45,6 @@ const MAX_BATCH: usize = 32;
 pub(super) enum Completion {
     Authentication(AuthenticationCommit),
     Registration(RegistrationCommit),
-    /// A new ceremony: no audit event, but a commit (and its WAL flush) of
-    /// its own otherwise, as many as the completions.
-    Ceremony {
-        ceremony: Ceremony,
-        max_pending: i64,
-        now: Timestamp,
-    },
 }
 
 impl Completion {
@@ -65,7 +52,6 @@ impl Completion {
         match self {
             Completion::Authentication(c) => &c.audit,
             Completion::Registration(c) => &c.audit,
-            Completion::Ceremony { .. } => &[],
         }
     }
 }
@@ -149,20 +135,19 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         Ok(results) => results,
         Err(e) => return batch.iter().map(|_| Err(e.clone())).collect(),
     };
-    let mut load = Load::default();
     for (job, result) in batch.iter().zip(results.iter_mut()) {
         if result.is_some() {
             continue;
         }
         let mine = match Connection::begin(&mut *tx).await.db() {
-            Ok(mut savepoint) => match apply(&mut savepoint, &job.what, &load).await {
-                Ok(mine) => savepoint.commit().await.db().map(|()| mine),
+            Ok(mut savepoint) => match apply(&mut savepoint, &job.what).await {
+                Ok(()) => savepoint.commit().await.db(),
                 // Dropping the savepoint rolls it back.
                 Err(e) => Err(e),
             },
             Err(e) => Err(e),
         };
-        *result = Some(mine.map(|mine| load.absorb(mine)));
+        *result = Some(mine);
     }
     let results: Vec<Result<()>> = results
         .into_iter()
@@ -178,9 +163,8 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         .collect();
     events.sort_by(|a, b| a.org_id.cmp(&b.org_id));
     let events: Vec<AuditEvent> = events.into_iter().cloned().collect();
-    // Without its counts and events nothing commits (dropping `tx` rolls back).
+    // Without its events nothing commits (dropping `tx` rolls back).
     let committed = async {
-        load.write(&mut tx).await?;
         audit::append(&mut tx, &events).await?;
         tx.commit().await.db()
     }
@@ -216,29 +200,18 @@ async fn signins_of(conn: &mut PgConnection, batch: &[Job]) -> Result<Vec<Option
 /// Runs a completion again on its own.
 async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
     let mut tx = pool.begin().await.db()?;
-    apply(&mut tx, what, &Load::default())
-        .await?
-        .write(&mut tx)
-        .await?;
+    apply(&mut tx, what).await?;
     audit::append(&mut tx, what.audit()).await?;
     tx.commit().await.db()
 }
 
-/// Runs a completion's writes; its changes to `ceremony_load`, which the
-/// caller writes (`batch`: those of the batch's jobs before it, unwritten).
-async fn apply(conn: &mut PgConnection, what: &Completion, batch: &Load) -> Result<Load> {
-    let mut mine = Load::default();
+/// Runs a completion's writes but its audit events, which the caller writes.
+async fn apply(conn: &mut PgConnection, what: &Completion) -> Result<()> {
     match what {
         Completion::Authentication(commit) => signins::authentications_in(conn, &[commit])
             .await?
             .into_iter()
             .collect(),
-        Completion::Registration(commit) => registration_in(conn, commit, &mut mine).await,
-        Completion::Ceremony {
-            ceremony,
-            max_pending,
-            now,
-        } => ceremonies::insert(conn, ceremony, *max_pending, *now, batch, &mut mine).await,
-    }?;
-    Ok(mine)
+        Completion::Registration(commit) => registration_in(conn, commit).await,
+    }
 }

@@ -13,9 +13,8 @@ use sqlx::types::Json;
 use sqlx::PgConnection;
 
 use super::completions::Completion;
-use super::load::Load;
 use super::{audit, ceremonies, joins, orgs, sessions, users, PgStore};
-use crate::error::{credential_taken, not_found, DbResultExt};
+use crate::error::{ceremony_already_used, credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
 /// Fails with `credential_already_registered` when the id exists in any org.
@@ -51,17 +50,17 @@ pub(super) fn credential_not_found() -> latchkey_core::Error {
     not_found(ErrorCode::CredentialNotFound, "credential")
 }
 
-/// A registration's writes but its audit events and its ceremony's place
-/// in `ceremony_load` (noted in `load`), inside the caller's transaction
-/// (see `completions`, which writes those last).
+/// A registration's writes but its audit events, inside the caller's
+/// transaction (see `completions`, which writes those last).
 pub(super) async fn registration_in(
     conn: &mut PgConnection,
     commit: &RegistrationCommit,
-    load: &mut Load,
 ) -> Result<()> {
     let org = &commit.credential.org_id;
     if let Some(ceremony) = &commit.ceremony {
-        ceremonies::consume(conn, org, ceremony, commit.now, load).await?;
+        if ceremonies::spend_all(conn, &[ceremony]).await? != [true] {
+            return Err(ceremony_already_used());
+        }
     }
     if let Some(user) = &commit.new_user {
         users::insert_user(conn, user).await?;

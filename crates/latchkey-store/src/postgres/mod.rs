@@ -10,7 +10,6 @@ mod completions;
 mod credentials;
 mod joins;
 mod keys;
-mod load;
 mod orgs;
 mod sessions;
 mod signins;

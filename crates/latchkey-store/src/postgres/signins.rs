@@ -20,7 +20,7 @@ use sqlx::PgConnection;
 
 use super::ceremonies;
 use super::credentials::credential_not_found;
-use crate::error::{ceremony_refusal, DbResultExt};
+use crate::error::{ceremony_already_used, DbResultExt};
 
 /// Writes `commits` in the caller's transaction: each one's own result
 /// (`Err` outside: a database error, the transaction is lost).
@@ -51,7 +51,7 @@ async fn spend(
     let won = ceremonies::spend_all(conn, &spent).await?;
     for ((_, result), won) in spending.into_iter().zip(won) {
         if !won {
-            *result = Err(ceremony_refusal(true));
+            *result = Err(ceremony_already_used());
         }
     }
     Ok(())

@@ -38,15 +38,15 @@ struct PgSink {
 impl Sink for PgSink {
     async fn is_empty(&mut self) -> Result<bool> {
         sqlx::query(
-            "LOCK TABLE signing_keys, orgs, users, invitations, credentials, ceremonies, \
-             sessions, audit_events IN SHARE ROW EXCLUSIVE MODE",
+            "LOCK TABLE signing_keys, orgs, users, invitations, credentials, sessions, \
+             audit_events IN SHARE ROW EXCLUSIVE MODE",
         )
         .execute(&mut *self.tx)
         .await
         .db()?;
         let rows: i64 = sqlx::query_scalar(
             "SELECT (SELECT COUNT(*) FROM signing_keys) + (SELECT COUNT(*) FROM orgs) \
-             + (SELECT COUNT(*) FROM users) + (SELECT COUNT(*) FROM ceremonies)",
+             + (SELECT COUNT(*) FROM users)",
         )
         .fetch_one(&mut *self.tx)
         .await

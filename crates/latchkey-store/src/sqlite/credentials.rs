@@ -86,7 +86,7 @@ impl CredentialStore for SqliteStore {
             .write(move |tx| {
                 let org = &commit.credential.org_id;
                 if let Some(ceremony) = &commit.ceremony {
-                    ceremonies::consume_on(tx, org, ceremony, commit.now)?;
+                    ceremonies::spend_on(tx, ceremony)?;
                 }
                 if let Some(user) = &commit.new_user {
                     users::insert_user(tx, user)?;

@@ -129,3 +129,34 @@ fn the_ceremony_load_starts_with_the_pending_ceremonies_already_there() {
         "the consumed one is not counted"
     );
 }
+
+#[test]
+fn sealed_registrations_drop_the_pending_ceremonies_and_keep_the_spent_ones() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    apply(&conn, 1..=7);
+    conn.execute_batch(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
+         INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at)
+             VALUES ('cer_1', 'org_a', 'registration', x'00', '{}', 1, 20001);
+         INSERT INTO ceremony_load (org_id, bucket, pending) VALUES ('org_a', 2, 1);
+         INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES (9, 'cer_2', 'org_a');",
+    )
+    .unwrap();
+    apply(&conn, 8..=8);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_schema WHERE name IN ('ceremonies', 'ceremony_load')"
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM spent_ceremonies WHERE id = 'cer_2'"
+        ),
+        1
+    );
+}

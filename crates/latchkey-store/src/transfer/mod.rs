@@ -8,7 +8,7 @@
 //! events), and an end line with the row counts. It reads one consistent
 //! snapshot, so it may run against a live server. Signing keys stay sealed
 //! under the master key: the target installation needs the same key.
-//! Pending ceremonies are not exported; they live for minutes.
+//! Spent ceremonies are not exported; they live for minutes.
 //!
 //! [`import`] loads such a file into an EMPTY store in one transaction,
 //! refusing a non-empty store, an unknown format version, rows out of order,
@@ -187,7 +187,7 @@ pub(crate) mod wrap {
 /// Where an import writes: a backend's open write transaction.
 #[async_trait]
 pub(crate) trait Sink: Send {
-    /// Whether every table (ceremonies included) is empty.
+    /// Whether every exported table is empty.
     async fn is_empty(&mut self) -> Result<bool>;
     /// Inserts rows of one table, values in [`Table::columns`] order.
     async fn insert(&mut self, table: Table, rows: Vec<Vec<Val>>) -> Result<()>;

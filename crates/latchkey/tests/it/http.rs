@@ -104,7 +104,6 @@ impl App {
         let clock = ManualClock::at(Timestamp::from_secs(1_700_000_000));
         let config = CoreConfig {
             public_url: ORIGIN.to_owned(),
-            ..CoreConfig::default()
         };
         let core = Latchkey::new(store, Arc::new(clock), MasterKey::generate(), config)
             .await

@@ -5,7 +5,7 @@ use latchkey_core::model::RegistrationMode;
 use latchkey_testkit::{Alg, Attestation, Config, Flags, SoftAuthenticator, Tamper};
 use serde_json::{json, Value};
 
-use super::support::{Reply, TestApp, ORIGIN};
+use super::support::{Org, Reply, TestApp, ORIGIN};
 
 /// register/init without a session, whatever it answers.
 async fn init_reply(app: &TestApp, org: &str, body: Value) -> Reply {
@@ -15,6 +15,15 @@ async fn init_reply(app: &TestApp, org: &str, body: Value) -> Reply {
 
 async fn init(app: &TestApp, org: &str, body: Value) -> Value {
     init_reply(app, org, body).await.expect_ok().clone()
+}
+
+/// register/init by the org's signed-in admin, adding a passkey.
+async fn admin_init(app: &TestApp, org: &Org) -> Value {
+    let url = TestApp::url(&org.id, "webauthn/register/init");
+    app.post_auth(&url, json!({}), &org.admin_token)
+        .await
+        .expect_ok()
+        .clone()
 }
 
 async fn complete(app: &TestApp, org: &str, ceremony: &Value, credential: Value) -> Reply {
@@ -172,12 +181,7 @@ async fn invite_only_orgs_refuse_anonymous_registration_and_open_orgs_accept_it(
 async fn a_signed_in_user_adds_a_passkey_and_existing_ones_are_excluded() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;
-    let url = TestApp::url(&org.id, "webauthn/register/init");
-    let start = app
-        .post_auth(&url, json!({}), &org.admin_token)
-        .await
-        .expect_ok()
-        .clone();
+    let start = admin_init(&app, &org).await;
     let excluded = start["publicKey"]["excludeCredentials"]
         .as_array()
         .unwrap()
@@ -337,12 +341,7 @@ async fn a_registration_ceremony_is_single_use_expiring_and_bound_to_its_org() {
         .expect_error(409, "ceremony_already_used");
 
     let org2 = app.org("Later").await;
-    let url = TestApp::url(&org2.id, "webauthn/register/init");
-    let start = app
-        .post_auth(&url, json!({}), &org2.admin_token)
-        .await
-        .expect_ok()
-        .clone();
+    let start = admin_init(&app, &org2).await;
     app.clock.advance_secs(301);
     let credential = SoftAuthenticator::new()
         .register(&start["publicKey"], ORIGIN)
@@ -356,17 +355,8 @@ async fn a_registration_ceremony_is_single_use_expiring_and_bound_to_its_org() {
 async fn a_credential_id_that_is_already_registered_is_refused() {
     let app = TestApp::new().await;
     let org = app.org("Acme").await;
-    let url = TestApp::url(&org.id, "webauthn/register/init");
-    let first = app
-        .post_auth(&url, json!({}), &org.admin_token)
-        .await
-        .expect_ok()
-        .clone();
-    let second = app
-        .post_auth(&url, json!({}), &org.admin_token)
-        .await
-        .expect_ok()
-        .clone();
+    let first = admin_init(&app, &org).await;
+    let second = admin_init(&app, &org).await;
     let authn = SoftAuthenticator::new();
     let a = authn.register(&first["publicKey"], ORIGIN).unwrap();
     complete(&app, &org.id, &first, a.clone()).await.expect_ok();
@@ -382,4 +372,59 @@ async fn a_credential_id_that_is_already_registered_is_refused() {
     complete(&app, &org.id, &second, b)
         .await
         .expect_error(409, "credential_already_registered");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_concurrent_completions_of_one_registration_ceremony_exactly_one_registers() {
+    let app = TestApp::new().await;
+    let org = app.org("Acme").await;
+    let start = admin_init(&app, &org).await;
+    // Eight different passkeys answering the one ceremony: sealed, nothing
+    // of it is stored but its spending, which must let one through.
+    let replies = futures::future::join_all((0..8).map(|_| {
+        let credential = SoftAuthenticator::new()
+            .register(&start["publicKey"], ORIGIN)
+            .unwrap();
+        complete(&app, &org.id, &start, credential)
+    }))
+    .await;
+    let (wins, losers): (Vec<&Reply>, Vec<&Reply>) =
+        replies.iter().partition(|r| r.status.is_success());
+    assert_eq!(
+        wins.len(),
+        1,
+        "{:?}",
+        replies.iter().map(|r| &r.body).collect::<Vec<_>>()
+    );
+    for loser in losers {
+        loser.expect_error(409, "ceremony_already_used");
+    }
+    let listed = app
+        .get_auth(
+            &TestApp::url(&org.id, "webauthn/credentials"),
+            &org.admin_token,
+        )
+        .await;
+    assert_eq!(listed.expect_ok()["total"], 2, "{}", listed.body);
+}
+
+#[tokio::test]
+async fn a_sign_in_ceremony_does_not_complete_a_registration() {
+    let app = TestApp::new().await;
+    let org = app.org("Acme").await;
+    let challenge = app
+        .post(&TestApp::url(&org.id, "webauthn/challenge"), json!({}))
+        .await;
+    let sign_in = challenge.expect_ok().clone();
+    let start = admin_init(&app, &org).await;
+    let credential = SoftAuthenticator::new()
+        .register(&start["publicKey"], ORIGIN)
+        .unwrap();
+    complete(&app, &org.id, &sign_in, credential.clone())
+        .await
+        .expect_error(404, "ceremony_not_found");
+    // The refused attempt opened nothing, so it burnt nothing.
+    complete(&app, &org.id, &start, credential)
+        .await
+        .expect_ok();
 }

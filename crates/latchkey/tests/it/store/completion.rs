@@ -1,6 +1,5 @@
-//! Completing a ceremony: a registration's stored ceremony is read without
-//! being consumed, and a sign-in's sealed one is not stored at all; the
-//! completion's commit consumes (spends) it in the same transaction as its
+//! Completing a ceremony: ceremonies are sealed, not stored; the
+//! completion's commit spends its ceremony in the same transaction as its
 //! writes, so exactly one completion commits and a loser writes nothing.
 //! On SQLite the losers typically share a group commit with the winner,
 //! which is what these races exercise there.
@@ -8,7 +7,7 @@
 use std::sync::Arc;
 
 use latchkey_core::audit::AuditKind;
-use latchkey_core::ids::{CeremonyId, OrgId, SessionId};
+use latchkey_core::ids::{OrgId, SessionId};
 use latchkey_core::model::{Ceremony, User};
 use latchkey_core::store::{AuthenticationCommit, SpentCeremony, Store};
 use latchkey_core::ErrorCode;
@@ -17,8 +16,6 @@ use super::records::{
     ceremony, create_org, credential, event, org_with_passkey, registration, session, T0,
 };
 use super::support::{each_backend, postgres_db, wins_and_used};
-
-const CAP: i64 = 1000;
 
 /// How many of these sessions were stored.
 async fn live_sessions(store: &dyn Store, org: &OrgId, sids: &[SessionId]) -> usize {
@@ -45,55 +42,6 @@ fn sign_in(user: &User, ceremony: &Ceremony, cred: &[u8]) -> AuthenticationCommi
             ses.id.as_str(),
         )],
         session: Some(ses),
-    }
-}
-
-#[tokio::test]
-async fn get_ceremony_leaves_it_pending_and_refuses_used_unknown_and_foreign_ones() {
-    for db in each_backend().await {
-        let s = db.store.as_ref();
-        let b = db.backend;
-        let (acme, _, _) = create_org(s, "Acme").await;
-        let (other, _, _) = create_org(s, "Other").await;
-        let c = ceremony(&acme.id, T0.plus_secs(300));
-        s.insert_ceremony(&c, CAP, T0).await.unwrap();
-        assert_eq!(s.get_ceremony(&acme.id, &c.id).await.unwrap(), c, "{b}");
-        assert_eq!(s.get_ceremony(&acme.id, &c.id).await.unwrap(), c, "{b}");
-        let err = s.get_ceremony(&other.id, &c.id).await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}: another org's");
-        let err = s
-            .get_ceremony(&acme.id, &CeremonyId::generate())
-            .await
-            .unwrap_err();
-        assert_eq!(err.code, ErrorCode::CeremonyNotFound, "{b}");
-        s.take_ceremony(&acme.id, &c.id, T0).await.unwrap();
-        let err = s.get_ceremony(&acme.id, &c.id).await.unwrap_err();
-        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
-    }
-}
-
-#[tokio::test]
-async fn a_completed_registration_frees_its_place_under_the_pending_cap() {
-    for db in each_backend().await {
-        let s = db.store.as_ref();
-        let b = db.backend;
-        let (org, admin, _) = create_org(s, "Acme").await;
-        let c = ceremony(&org.id, T0.plus_secs(300));
-        s.insert_ceremony(&c, 1, T0).await.unwrap();
-        let full = s
-            .insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0)
-            .await;
-        assert_eq!(
-            full.unwrap_err().code,
-            ErrorCode::TooManyPendingCeremonies,
-            "{b}"
-        );
-        let mut done = registration(credential(&admin, b"one", T0));
-        done.ceremony = Some(c.id.clone());
-        s.complete_registration(&done).await.unwrap();
-        s.insert_ceremony(&ceremony(&org.id, T0.plus_secs(300)), 1, T0)
-            .await
-            .unwrap();
     }
 }
 
@@ -134,18 +82,19 @@ async fn a_sign_in_spends_its_ceremony_and_a_replay_writes_nothing() {
 }
 
 #[tokio::test]
-async fn a_registration_consumes_its_ceremony_and_a_replay_registers_nothing() {
+async fn a_registration_spends_its_ceremony_and_a_replay_registers_nothing() {
     for db in each_backend().await {
         let s = db.store.as_ref();
         let b = db.backend;
         let (org, admin, _) = create_org(s, "Acme").await;
-        let c = ceremony(&org.id, T0.plus_secs(300));
-        s.insert_ceremony(&c, CAP, T0).await.unwrap();
+        let c = SpentCeremony::of(&ceremony(&org.id, T0.plus_secs(300)));
         let mut first = registration(credential(&admin, b"one", T0));
-        first.ceremony = Some(c.id.clone());
+        first.ceremony = Some(c.clone());
         s.complete_registration(&first).await.unwrap();
+        let err = s.spend_ceremony(&c).await.unwrap_err();
+        assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
         let mut replay = registration(credential(&admin, b"two", T0));
-        replay.ceremony = Some(c.id.clone());
+        replay.ceremony = Some(c);
         let err = s.complete_registration(&replay).await.unwrap_err();
         assert_eq!(err.code, ErrorCode::CeremonyAlreadyUsed, "{b}");
         assert_eq!(
@@ -253,11 +202,10 @@ async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit(
         let b = db.backend;
         let (org, admin) = org_with_passkey(db.store.as_ref()).await;
         for round in 0..5 {
-            // It consumes its ceremony, then fails on the duplicate credential id.
-            let doomed = ceremony(&org.id, T0.plus_secs(300));
-            db.store.insert_ceremony(&doomed, CAP, T0).await.unwrap();
+            // It spends its ceremony, then fails on the duplicate credential id.
+            let doomed = SpentCeremony::of(&ceremony(&org.id, T0.plus_secs(300)));
             let mut failing = registration(credential(&admin, b"k", T0));
-            failing.ceremony = Some(doomed.id.clone());
+            failing.ceremony = Some(doomed.clone());
             let mut tasks = tokio::task::JoinSet::new();
             let mut sessions = Vec::new();
             for i in 0..12 {
@@ -279,10 +227,9 @@ async fn a_completion_failing_half_way_leaves_nothing_and_its_neighbours_commit(
                 ErrorCode::CredentialAlreadyRegistered,
                 "{b}"
             );
-            assert_eq!(
-                db.store.get_ceremony(&org.id, &doomed.id).await.unwrap(),
-                doomed,
-                "{b} round {round}: the failed commit's consumption was undone"
+            assert!(
+                db.store.spend_ceremony(&doomed).await.is_ok(),
+                "{b} round {round}: the failed commit's spend was undone"
             );
             for sid in &sessions {
                 assert!(

@@ -102,39 +102,47 @@ async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_alrea
     );
 }
 
-/// Before the first ANALYZE (a new or restored database) PostgreSQL's
-/// planner has no statistics; an index by org_id once won the tie for
-/// lookups by id and read every pending ceremony of the org on each.
+/// Registration ceremonies became sealed: the stored ones and their
+/// counts go, while the spent ceremonies of sign-ins stay single-use.
 #[tokio::test]
-async fn on_a_new_postgres_database_ceremony_lookups_by_id_use_the_primary_key() {
+async fn postgres_0008_drops_the_pending_ceremonies_and_keeps_the_spent_ones() {
     use sqlx::Connection;
-    let url = fresh_postgres_url().await;
-    let store = latchkey_store::open(Some(&url), std::path::Path::new("/nonexistent"))
+    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
+    let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
         .await
         .unwrap();
-    store.ping().await.unwrap();
-    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    for m in migrator.iter().filter(|m| m.version <= 7) {
+        sqlx::raw_sql(m.sql.clone())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
     sqlx::raw_sql(
-        "INSERT INTO orgs (id, name, passkey_status, settings, created_at)
-             VALUES ('org_a', 'A', 'active', '{}', 1);
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
          INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at)
-             SELECT 'cer_' || g, 'org_a', 'authentication', '\\x00', '{}', 1, 300000 + g
-             FROM generate_series(1, 2000) g;",
+             VALUES ('cer_1', 'org_a', 'registration', '\\x00', '{}', 1, 20001);
+         INSERT INTO ceremony_load (org_id, bucket, pending) VALUES ('org_a', 2, 1);
+         INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES (9, 'cer_2', 'org_a');",
     )
     .execute(&mut conn)
     .await
     .unwrap();
-    for statement in [
-        "SELECT id FROM ceremonies WHERE id = 'cer_7' AND org_id = 'org_a' AND consumed_at IS NULL",
-        "UPDATE ceremonies SET consumed_at = 5 \
-         WHERE id = 'cer_7' AND org_id = 'org_a' AND consumed_at IS NULL RETURNING expires_at",
-    ] {
-        let plan: Vec<String> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("EXPLAIN {statement}")))
-                .fetch_all(&mut conn)
-                .await
-                .unwrap();
-        let plan = plan.join("\n");
-        assert!(plan.contains("ceremonies_pkey"), "{statement}:\n{plan}");
-    }
+    let last = migrator.iter().find(|m| m.version == 8).unwrap();
+    sqlx::raw_sql(last.sql.clone())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let gone: (Option<String>, Option<String>) = sqlx::query_as(
+        "SELECT to_regclass('ceremonies')::text, to_regclass('ceremony_load')::text",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(gone, (None, None));
+    let spent: Vec<String> = sqlx::query_scalar("SELECT id FROM spent_ceremonies")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(spent, ["cer_2"]);
 }
