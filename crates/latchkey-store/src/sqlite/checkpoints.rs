@@ -1,6 +1,6 @@
 //! Copying the WAL back into the database, off the writer thread.
 //!
-//! The writer's automatic checkpoint is off; once the WAL holds
+//! The writer's automatic checkpoint is off; each time the WAL has grown by
 //! [`CHECKPOINT_FRAMES`] frames the writer asks a checkpointer thread, whose
 //! own connection copies the WAL back into the database (`PASSIVE`: it never
 //! blocks the writer). A WAL larger than SQLite's default (1,000 frames)
@@ -10,13 +10,21 @@
 //! Under steady load the writer appends while a pass copies, so a pass never
 //! reaches the WAL's end, and SQLite only rewinds a WAL that was copied back
 //! entirely: it would grow for ever (measured: one checkpoint per commit
-//! after the first, each with its fsyncs). So once the checkpointer is done
-//! the writer copies the frames added since itself, between two batches,
-//! with every write waiting, and the next batch rewinds the WAL. To keep
-//! that pause short, the checkpointer makes further passes while the writer
-//! appended more than [`FRAMES_LEFT_TO_WRITER`] during the last one; each is
-//! shorter than the one before. With one pass, the writer's own copy was
-//! ~400 frames and 3–9 ms.
+//! after the first, each with its fsyncs). So once the WAL holds
+//! [`REWIND_FRAMES`] and the checkpointer is done, the writer copies the
+//! frames added since itself, between two batches, with every write
+//! waiting, and the next batch rewinds the WAL. To keep that pause short,
+//! the checkpointer makes further passes while the writer appended more
+//! than [`FRAMES_LEFT_TO_WRITER`] during the last one; each is shorter than
+//! the one before.
+//!
+//! That pause is two fsyncs whatever is left to copy: 9–30 ms on the VM
+//! where it was timed (2026-12-03), with every request in flight waiting.
+//! Rewinding at every checkpoint (every 4,000 frames, twice a second under
+//! sign-in load) put it into one sign-in in a hundred: p99 37 ms against
+//! 19–27 ms without checkpoints. Rewinding every eighth checkpoint keeps
+//! the copying as it was and makes the pause eight times rarer, for a WAL
+//! file of up to ~130 MiB instead of ~20.
 //!
 //! Measured and not kept (bench/RESULTS.md, 2026-12-03): checkpointing
 //! every 16,000 frames, and a first pass at nice 10. Both looked good in
@@ -34,8 +42,11 @@ use latchkey_core::{Error, Result};
 use rusqlite::hooks::Wal;
 use rusqlite::Connection;
 
-/// WAL frames (pages) that trigger a checkpoint: about 16 MiB.
+/// WAL frames (pages) appended that trigger a checkpoint: about 16 MiB.
 const CHECKPOINT_FRAMES: i32 = 4000;
+/// WAL frames from which the writer finishes a checkpoint so the WAL is
+/// rewound: about 128 MiB.
+const REWIND_FRAMES: i32 = 8 * CHECKPOINT_FRAMES;
 /// Passes per checkpoint at most.
 const MAX_PASSES: usize = 4;
 /// Frames appended during a pass below which no further pass is made.
@@ -55,20 +66,27 @@ pub(super) fn note_wal_frames(_: &Wal, frames: c_int) -> rusqlite::Result<()> {
 
 /// The writer's side of the checkpointer thread.
 pub(super) struct Checkpoints {
-    ask: SyncSender<()>,
+    ask: SyncSender<bool>,
     done: Arc<AtomicBool>,
-    asked: bool,
-    /// WAL frames that trigger a checkpoint ([`CHECKPOINT_FRAMES`] outside tests).
+    /// A checkpoint is under way; whether it ends with a rewind.
+    asked: Option<bool>,
+    /// WAL frames appended that trigger a checkpoint ([`CHECKPOINT_FRAMES`]
+    /// outside tests).
     every: i32,
+    /// The WAL's frames when the next checkpoint is due.
+    next_at: i32,
+    /// WAL frames from which a finished checkpoint rewinds the WAL
+    /// ([`REWIND_FRAMES`] outside tests).
+    rewind: i32,
 }
 
 impl Checkpoints {
     /// Starts the checkpointer thread on its own connection.
     pub fn start(conn: Connection) -> Result<Checkpoints> {
-        Self::start_every(conn, CHECKPOINT_FRAMES)
+        Self::start_every(conn, CHECKPOINT_FRAMES, REWIND_FRAMES)
     }
 
-    pub(super) fn start_every(conn: Connection, every: i32) -> Result<Checkpoints> {
+    pub(super) fn start_every(conn: Connection, every: i32, rewind: i32) -> Result<Checkpoints> {
         let (ask, asks) = std::sync::mpsc::sync_channel(1);
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
@@ -79,35 +97,55 @@ impl Checkpoints {
         Ok(Checkpoints {
             ask,
             done,
-            asked: false,
+            asked: None,
             every,
+            next_at: every,
+            rewind,
         })
     }
 
-    /// Between batches: ask for a checkpoint when the WAL is big; once the
-    /// checkpointer is done, finish it here (see the module notes).
+    /// Between batches: ask for a checkpoint when the WAL has grown; once
+    /// the checkpointer is done, finish it here if the WAL is to be rewound
+    /// (see the module notes).
     pub(super) fn after_batch(&mut self, conn: &Connection) {
-        if !self.asked {
-            if WAL_FRAMES.get() >= self.every {
+        let frames = WAL_FRAMES.get();
+        // Rewound without the writer (a pass reached the end): count anew.
+        if frames < self.next_at - self.every {
+            self.next_at = self.every;
+        }
+        match self.asked {
+            None if frames >= self.next_at => {
+                let rewind = frames >= self.rewind;
                 // Full means a request is already pending: nothing lost.
-                let _ = self.ask.try_send(());
-                self.asked = true;
+                let _ = self.ask.try_send(rewind);
+                self.asked = Some(rewind);
             }
-        } else if self.done.swap(false, Ordering::AcqRel) {
-            self.asked = false;
-            if let Err(e) = passive_checkpoint(conn) {
-                warn_failed(&e);
+            None => {}
+            Some(rewind) if self.done.swap(false, Ordering::AcqRel) => {
+                self.asked = None;
+                if !rewind {
+                    self.next_at = frames.saturating_add(self.every);
+                    return;
+                }
+                // Rewound by the next batch, the WAL starts again from
+                // nothing (if a reader kept it from that, this is retried).
+                self.next_at = self.every;
+                if let Err(e) = passive_checkpoint(conn) {
+                    warn_failed(&e);
+                }
             }
+            Some(_) => {}
         }
     }
 }
 
-/// Copies the WAL back whenever asked, in passes (see the module notes),
-/// until the writer thread ends.
-fn checkpointer(conn: Connection, asks: Receiver<()>, done: Arc<AtomicBool>) {
-    while asks.recv().is_ok() {
+/// Copies the WAL back whenever asked, in passes before a rewind (see the
+/// module notes), until the writer thread ends.
+fn checkpointer(conn: Connection, asks: Receiver<bool>, done: Arc<AtomicBool>) {
+    while let Ok(rewind) = asks.recv() {
+        let passes = if rewind { MAX_PASSES } else { 1 };
         let mut copied_up_to = 0;
-        for _ in 0..MAX_PASSES {
+        for _ in 0..passes {
             match passive_checkpoint(&conn) {
                 // A pass copies the WAL as it was when the pass began.
                 Ok(frames) if frames - copied_up_to > FRAMES_LEFT_TO_WRITER => {

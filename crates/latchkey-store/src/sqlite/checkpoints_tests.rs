@@ -1,5 +1,5 @@
-//! Checkpoints on a file: the WAL is rewound under continuous writes, and
-//! nothing is lost.
+//! Checkpoints on a file: the WAL is rewound under continuous writes once
+//! it reached the rewind size, and nothing is lost.
 
 use super::*;
 
@@ -27,7 +27,7 @@ fn insert(conn: &Connection, x: i64) {
 fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let (writer, checkpointer) = wal_db(&dir);
-    let mut checkpoints = Checkpoints::start_every(checkpointer, 200).unwrap();
+    let mut checkpoints = Checkpoints::start_every(checkpointer, 200, 800).unwrap();
     let (mut rewinds, mut last, mut written) = (0, 0, 0i64);
     // Until the WAL has been rewound three times; the cap only stops a broken protocol.
     while rewinds < 3 && written < 50_000 {
@@ -38,6 +38,8 @@ fn checkpoints_rewind_the_wal_under_continuous_writes_and_lose_nothing() {
         let frames = WAL_FRAMES.get();
         if frames < last {
             rewinds += 1;
+            // Only a WAL that reached the rewind size is rewound.
+            assert!(last >= 800, "rewound at {last} frames");
         }
         last = frames;
     }
