@@ -204,14 +204,6 @@ impl CeremonyPurpose {
             CeremonyPurpose::Authentication => "authentication",
         }
     }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "registration" => Some(CeremonyPurpose::Registration),
-            "authentication" => Some(CeremonyPurpose::Authentication),
-            _ => None,
-        }
-    }
 }
 
 /// A pending WebAuthn ceremony: single use, bound to org, purpose and (when

@@ -11,17 +11,14 @@ use latchkey_core::store::{CeremonyStore, SpentCeremony};
 use latchkey_core::Result;
 use sqlx::PgConnection;
 
-use super::PgStore;
+use super::{column, PgStore};
 use crate::error::{ceremony_already_used, DbResultExt};
 
 #[async_trait]
 impl CeremonyStore for PgStore {
     async fn spend_ceremony(&self, spent: &SpentCeremony) -> Result<()> {
         let mut conn = self.pool.acquire().await.db()?;
-        match spend_all(&mut conn, &[spent]).await?[..] {
-            [true] => Ok(()),
-            _ => Err(ceremony_already_used()),
-        }
+        spend(&mut conn, spent).await
     }
 
     async fn purge_ceremonies(&self, before: Timestamp) -> Result<u64> {
@@ -31,6 +28,15 @@ impl CeremonyStore for PgStore {
             .await
             .db()?;
         Ok(spent.rows_affected())
+    }
+}
+
+/// Records one sealed ceremony as spent, inside the caller's transaction:
+/// `ceremony_already_used` when it was spent before.
+pub(super) async fn spend(conn: &mut PgConnection, spent: &SpentCeremony) -> Result<()> {
+    match spend_all(conn, &[spent]).await?[..] {
+        [true] => Ok(()),
+        _ => Err(ceremony_already_used()),
     }
 }
 
@@ -52,14 +58,9 @@ pub(super) async fn spend_all(
          SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[]) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
-    .bind(
-        spent
-            .iter()
-            .map(|s| s.expires_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(spent.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
-    .bind(spent.iter().map(|s| s.org_id.as_str()).collect::<Vec<_>>())
+    .bind(column(spent, |s| s.expires_at.millis()))
+    .bind(column(spent, |s| s.id.as_str()))
+    .bind(column(spent, |s| s.org_id.as_str()))
     .fetch_all(conn)
     .await
     .db()?;

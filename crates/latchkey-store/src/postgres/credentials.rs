@@ -14,7 +14,7 @@ use sqlx::PgConnection;
 
 use super::completions::Completion;
 use super::{audit, ceremonies, joins, orgs, sessions, users, PgStore};
-use crate::error::{ceremony_already_used, credential_taken, not_found, DbResultExt};
+use crate::error::{credential_taken, not_found, DbResultExt};
 use crate::rows::{convert_all, page_limit, CredentialRow};
 
 /// Fails with `credential_already_registered` when the id exists in any org.
@@ -58,9 +58,7 @@ pub(super) async fn registration_in(
 ) -> Result<()> {
     let org = &commit.credential.org_id;
     if let Some(ceremony) = &commit.ceremony {
-        if ceremonies::spend_all(conn, &[ceremony]).await? != [true] {
-            return Err(ceremony_already_used());
-        }
+        ceremonies::spend(conn, ceremony).await?;
     }
     if let Some(user) = &commit.new_user {
         users::insert_user(conn, user).await?;

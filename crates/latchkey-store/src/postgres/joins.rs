@@ -15,10 +15,8 @@ use crate::error::DbResultExt;
 use crate::rows::{qualified, CredentialRow, UserRow};
 
 /// Where the credential's columns start in a joined row: after the user's,
-/// counted from the same list the SELECT names.
-fn credentials_at() -> usize {
-    user_columns!().split(',').count()
-}
+/// counted once from the same list the SELECT names.
+static CREDENTIALS_AT: LazyLock<usize> = LazyLock::new(|| user_columns!().split(',').count());
 
 static WITH_CREDENTIALS: LazyLock<String> = LazyLock::new(|| {
     format!(
@@ -59,7 +57,7 @@ pub(super) async fn user_with_credentials(
     let user = user_at(first)?;
     // A user without passkeys is one row of NULL credential columns.
     let no_credentials = first
-        .try_get::<Option<Vec<u8>>, _>(credentials_at())
+        .try_get::<Option<Vec<u8>>, _>(*CREDENTIALS_AT)
         .db()?
         .is_none();
     let credentials = if no_credentials {
@@ -91,5 +89,5 @@ fn user_at(row: &PgRow) -> Result<User> {
 }
 
 fn credential_at(row: &PgRow) -> Result<Credential> {
-    Credential::try_from(CredentialRow::from_pg_at(row, credentials_at()).db()?)
+    Credential::try_from(CredentialRow::from_pg_at(row, *CREDENTIALS_AT).db()?)
 }

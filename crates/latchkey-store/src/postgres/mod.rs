@@ -30,6 +30,11 @@ use crate::error::DbResultExt;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
+/// One column of an `unnest($1::…[], …)` statement: `f` of every item.
+fn column<'a, T, U>(items: &'a [T], f: impl Fn(&'a T) -> U) -> Vec<U> {
+    items.iter().map(f).collect()
+}
+
 /// Enough for a busy node; PostgreSQL's default max_connections (100) leaves
 /// room for several.
 const MAX_CONNECTIONS: u32 = 16;

@@ -18,8 +18,8 @@ use latchkey_core::store::AuthenticationCommit;
 use latchkey_core::Result;
 use sqlx::PgConnection;
 
-use super::ceremonies;
 use super::credentials::credential_not_found;
+use super::{ceremonies, column};
 use crate::error::{ceremony_already_used, DbResultExt};
 
 /// Writes `commits` in the caller's transaction: each one's own result
@@ -86,17 +86,12 @@ async fn count(
          $6::bigint[]) AS v (org_id, id, sign_count, be, bs, at) \
          WHERE c.org_id = v.org_id AND c.id = v.id RETURNING c.org_id, c.id",
     )
-    .bind(counters.iter().map(|c| c.org_id).collect::<Vec<_>>())
-    .bind(counters.iter().map(|c| c.id).collect::<Vec<_>>())
-    .bind(counters.iter().map(|c| c.sign_count).collect::<Vec<_>>())
-    .bind(
-        counters
-            .iter()
-            .map(|c| c.backup_eligible)
-            .collect::<Vec<_>>(),
-    )
-    .bind(counters.iter().map(|c| c.backup_state).collect::<Vec<_>>())
-    .bind(counters.iter().map(|c| c.used_at).collect::<Vec<_>>())
+    .bind(column(&counters, |c| c.org_id))
+    .bind(column(&counters, |c| c.id))
+    .bind(column(&counters, |c| c.sign_count))
+    .bind(column(&counters, |c| c.backup_eligible))
+    .bind(column(&counters, |c| c.backup_state))
+    .bind(column(&counters, |c| c.used_at))
     .fetch_all(&mut *conn)
     .await
     .db()?;
@@ -165,55 +160,15 @@ async fn insert_sessions(
         ") SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::bytea[], \
          $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::text[])"
     ))
-    .bind(sessions.iter().map(|s| s.id.as_str()).collect::<Vec<_>>())
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.org_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.user_id.as_str())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.credential_id.as_slice())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.created_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.expires_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.last_seen_at.millis())
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.revoked_at.map(|t| t.millis()))
-            .collect::<Vec<_>>(),
-    )
-    .bind(
-        sessions
-            .iter()
-            .map(|s| s.user_agent.as_deref())
-            .collect::<Vec<_>>(),
-    )
+    .bind(column(&sessions, |s| s.id.as_str()))
+    .bind(column(&sessions, |s| s.org_id.as_str()))
+    .bind(column(&sessions, |s| s.user_id.as_str()))
+    .bind(column(&sessions, |s| s.credential_id.as_slice()))
+    .bind(column(&sessions, |s| s.created_at.millis()))
+    .bind(column(&sessions, |s| s.expires_at.millis()))
+    .bind(column(&sessions, |s| s.last_seen_at.millis()))
+    .bind(column(&sessions, |s| s.revoked_at.map(|t| t.millis())))
+    .bind(column(&sessions, |s| s.user_agent.as_deref()))
     .execute(conn)
     .await
     .db()?;
