@@ -50,7 +50,6 @@ pub trait UserStore: Send + Sync {
         org: &OrgId,
         username: &str,
     ) -> Result<Option<(User, Vec<Credential>)>>;
-    async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>>;
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>>;
     /// Fails with `user_not_found` when the user is not in `org`.
     async fn set_user_status(

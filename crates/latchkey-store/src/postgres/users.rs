@@ -117,20 +117,6 @@ impl UserStore for PgStore {
         row.map(User::try_from).transpose()
     }
 
-    async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>> {
-        let row: Option<UserRow> = sqlx::query_as(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users WHERE org_id = $1 AND user_handle = $2"
-        ))
-        .bind(org.as_str())
-        .bind(handle)
-        .fetch_optional(&self.pool)
-        .await
-        .db()?;
-        row.map(User::try_from).transpose()
-    }
-
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>> {
         let rows: Vec<UserRow> = sqlx::query_as(concat!(
             "SELECT ",

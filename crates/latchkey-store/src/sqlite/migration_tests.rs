@@ -160,3 +160,78 @@ fn sealed_registrations_drop_the_pending_ceremonies_and_keep_the_spent_ones() {
         1
     );
 }
+
+#[test]
+fn users_rebuilt_around_org_and_id_keep_their_rows_and_every_reference() {
+    let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    apply(&conn, 1..=8);
+    conn.execute_batch(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL),
+                    ('org_b', 'B', 'active', '{}', 1, 0, NULL);
+         INSERT INTO users (id, org_id, username, display_name, role, kind, status, user_handle, created_at)
+             VALUES ('usr_a', 'org_a', 'ann', 'Ann', 'admin', 'human', 'active', x'aa', 1),
+                    ('usr_b', 'org_b', 'ann', 'Ann B', 'member', 'api', 'invited', x'bb', 2);
+         INSERT INTO credentials (id, org_id, user_id, name, public_key_cose, alg, sign_count, aaguid,
+                 transports, attestation_format, backup_eligible, backup_state, uv_initialized, created_at)
+             VALUES (x'01', 'org_a', 'usr_a', 'key', x'a5', -7, 3, zeroblob(16), '[]', 'none', 0, 0, 1, 1);
+         INSERT INTO invitations (id, org_id, user_id, kind, token_hash, created_at, expires_at)
+             VALUES ('inv_b', 'org_b', 'usr_b', 'invitation', x'0b', 1, 9);
+         INSERT INTO sessions (id, org_id, user_id, credential_id, created_at, expires_at, last_seen_at)
+             VALUES ('ses_a', 'org_a', 'usr_a', x'01', 1, 9, 1);",
+    )
+    .unwrap();
+    // As the store migrates: foreign keys off, or dropping the old table
+    // would cascade to every passkey, invitation and session.
+    conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+    apply(&conn, 9..=9);
+    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+
+    assert_eq!(
+        count(&conn, "SELECT COUNT(*) FROM pragma_foreign_key_check"),
+        0
+    );
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM users WHERE (org_id, id, username, role, kind, status, user_handle, created_at)
+                IN (VALUES ('org_a', 'usr_a', 'ann', 'admin', 'human', 'active', x'aa', 1),
+                           ('org_b', 'usr_b', 'ann', 'member', 'api', 'invited', x'bb', 2))"
+        ),
+        2
+    );
+    for table in ["credentials", "invitations", "sessions"] {
+        assert_eq!(
+            count(&conn, &format!("SELECT COUNT(*) FROM {table}")),
+            1,
+            "{table}"
+        );
+    }
+    // One b-tree for the rows, one for (org, username): nothing else.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'users'"
+        ),
+        1
+    );
+    // Still enforced: a username twice in an org, a passkey of a user of
+    // another org; and deleting an org still takes its users' rows along.
+    let refused = |sql: &str| conn.execute(sql, []).is_err();
+    assert!(refused(
+        "INSERT INTO users (id, org_id, username, display_name, role, kind, status, user_handle, created_at)
+         VALUES ('usr_c', 'org_a', 'ann', 'Ann 2', 'member', 'human', 'active', x'cc', 3)"
+    ));
+    assert!(refused(
+        "INSERT INTO credentials (id, org_id, user_id, name, public_key_cose, alg, sign_count, aaguid,
+             transports, attestation_format, backup_eligible, backup_state, uv_initialized, created_at)
+         VALUES (x'02', 'org_a', 'usr_b', 'key', x'a5', -7, 0, zeroblob(16), '[]', 'none', 0, 0, 1, 1)"
+    ));
+    conn.execute("DELETE FROM orgs WHERE id = 'org_a'", [])
+        .unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM users"), 1);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM credentials"), 0);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions"), 0);
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM invitations"), 1);
+}

@@ -93,14 +93,17 @@ impl SqliteStore {
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
-            .foreign_keys(true)
+            // Off while migrating, as SQLite requires for rebuilding a table
+            // that others reference (dropping it would cascade); checked
+            // whole afterwards.
+            .foreign_keys(false)
             .busy_timeout(BUSY_TIMEOUT);
         let migrating = SqlitePoolOptions::new()
             .max_connections(1)
             .connect_with(options)
             .await
             .db()?;
-        let migrated = MIGRATOR.run(&migrating).await.map_err(Error::internal);
+        let migrated = migrate(&migrating).await;
         migrating.close().await;
         migrated?;
         let path: PathBuf = path.to_owned();
@@ -126,12 +129,12 @@ impl SqliteStore {
     pub async fn open_memory() -> Result<SqliteStore> {
         let conn = tokio::task::spawn_blocking(|| -> Result<Connection> {
             let mut conn = Connection::open_in_memory().db()?;
-            configure(&conn)?;
             let tx = conn.transaction().db()?;
             for migration in MIGRATOR.iter() {
                 tx.execute_batch(migration.sql.as_str()).db()?;
             }
             tx.commit().db()?;
+            configure(&conn)?;
             Ok(conn)
         })
         .await
@@ -140,6 +143,46 @@ impl SqliteStore {
             conns: Conns::single(conn)?,
         })
     }
+}
+
+/// Applies the migrations (on a connection with foreign keys off, see
+/// `open`); when any was applied, checks that every foreign key still holds,
+/// as SQLite advises after rebuilding a table that others reference.
+async fn migrate(pool: &sqlx::SqlitePool) -> Result<()> {
+    let before = latest_migration(pool).await?;
+    MIGRATOR.run(pool).await.map_err(Error::internal)?;
+    if latest_migration(pool).await? == before {
+        return Ok(());
+    }
+    let broken: Vec<String> = sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_check")
+        .fetch_all(pool)
+        .await
+        .db()?;
+    match broken.first() {
+        None => Ok(()),
+        Some(table) => Err(Error::internal(format!(
+            "after migrating, {} row(s) break a foreign key, the first in {table} \
+             (PRAGMA foreign_key_check lists them)",
+            broken.len()
+        ))),
+    }
+}
+
+/// The newest migration applied to the file; none on a new one.
+async fn latest_migration(pool: &sqlx::SqlitePool) -> Result<Option<i64>> {
+    let tracked: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'table' AND name = '_sqlx_migrations'",
+    )
+    .fetch_one(pool)
+    .await
+    .db()?;
+    if tracked == 0 {
+        return Ok(None);
+    }
+    sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations")
+        .fetch_one(pool)
+        .await
+        .db()
 }
 
 // Statement helpers for the closures: every statement is a cached prepared

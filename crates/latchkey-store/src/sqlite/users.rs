@@ -117,24 +117,22 @@ const USER_BY_USERNAME: &str = concat!(
     user_columns!(),
     " FROM users WHERE org_id = ? AND username = ?"
 );
-const USER_BY_HANDLE: &str = concat!(
-    "SELECT ",
-    user_columns!(),
-    " FROM users WHERE org_id = ? AND user_handle = ?"
-);
 
 /// One user of the org by id.
 pub(super) fn user_on(conn: &Connection, org: &OrgId, id: &UserId) -> Result<Option<User>> {
-    user_by_key(conn, USER_BY_ID, org, &Key::Text(id.as_str().to_owned()))
+    user_by_key(conn, USER_BY_ID, org, id.as_str())
 }
 
 /// One user by a unique key of the org: `sql` binds the org, then `key`.
-fn user_by_key(conn: &Connection, sql: &str, org: &OrgId, key: &Key) -> Result<Option<User>> {
-    let row = match key {
-        Key::Text(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
-        Key::Bytes(k) => one(conn, sql, params![org.as_str(), k], UserRow::from_rusqlite)?,
-    };
-    row.map(User::try_from).transpose()
+fn user_by_key(conn: &Connection, sql: &str, org: &OrgId, key: &str) -> Result<Option<User>> {
+    one(
+        conn,
+        sql,
+        params![org.as_str(), key],
+        UserRow::from_rusqlite,
+    )?
+    .map(User::try_from)
+    .transpose()
 }
 
 /// [`user_by_key`] as one store call.
@@ -142,7 +140,7 @@ async fn user_by(
     store: &SqliteStore,
     sql: &'static str,
     org: &OrgId,
-    key: Key,
+    key: String,
 ) -> Result<Option<User>> {
     let org = org.clone();
     store
@@ -151,21 +149,14 @@ async fn user_by(
         .await
 }
 
-enum Key {
-    Text(String),
-    Bytes(Vec<u8>),
-}
-
 #[async_trait]
 impl UserStore for SqliteStore {
     async fn get_user(&self, org: &OrgId, id: &UserId) -> Result<Option<User>> {
-        let key = Key::Text(id.as_str().to_owned());
-        user_by(self, USER_BY_ID, org, key).await
+        user_by(self, USER_BY_ID, org, id.as_str().to_owned()).await
     }
 
     async fn find_user_by_username(&self, org: &OrgId, username: &str) -> Result<Option<User>> {
-        let key = Key::Text(username.to_owned());
-        user_by(self, USER_BY_USERNAME, org, key).await
+        user_by(self, USER_BY_USERNAME, org, username.to_owned()).await
     }
 
     async fn user_with_credentials(
@@ -173,7 +164,7 @@ impl UserStore for SqliteStore {
         org: &OrgId,
         username: &str,
     ) -> Result<Option<(User, Vec<Credential>)>> {
-        let (org, key) = (org.clone(), Key::Text(username.to_owned()));
+        let (org, key) = (org.clone(), username.to_owned());
         self.conns
             .read(move |conn| {
                 let Some(user) = user_by_key(conn, USER_BY_USERNAME, &org, &key)? else {
@@ -183,11 +174,6 @@ impl UserStore for SqliteStore {
                 Ok(Some((user, creds)))
             })
             .await
-    }
-
-    async fn find_user_by_handle(&self, org: &OrgId, handle: &[u8]) -> Result<Option<User>> {
-        let key = Key::Bytes(handle.to_vec());
-        user_by(self, USER_BY_HANDLE, org, key).await
     }
 
     async fn list_users(&self, org: &OrgId, page: Page) -> Result<Paged<User>> {

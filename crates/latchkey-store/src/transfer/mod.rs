@@ -12,12 +12,12 @@
 //!
 //! [`import`] loads such a file into an EMPTY store in one transaction,
 //! refusing a non-empty store, an unknown format version, rows out of order,
-//! a file without its end line or with different counts, and an audit trail
-//! whose hash chain doesn't verify. Nothing is written unless all of it is.
+//! a file without its end line or with different counts, an audit trail
+//! whose hash chain doesn't verify, and a user handle twice in one org. Nothing is written unless all of it is.
 
 mod lines;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{BufRead, Write};
 
 use async_trait::async_trait;
@@ -212,6 +212,7 @@ pub(crate) async fn import_lines(
     check_header(first)?;
     let mut counts = Counts::default();
     let mut chains = Chains::default();
+    let mut handles = Handles::default();
     let mut batch: Vec<Vec<Val>> = Vec::new();
     let mut current = Table::SigningKeys;
     loop {
@@ -236,6 +237,7 @@ pub(crate) async fn import_lines(
         }
         chains
             .observe(&line)
+            .and_then(|()| handles.observe(&line))
             .map_err(|e| at_line(reader.number, e))?;
         counts.add(table);
         batch.push(line.into_values());
@@ -324,6 +326,29 @@ impl LineReader<'_> {
         serde_json::from_str(&text)
             .map(Some)
             .map_err(|e| bad_file(format!("line {}: {e}", self.number)))
+    }
+}
+
+/// Each user handle once per org. The databases don't index handles (the
+/// core makes them of 16 random bytes and looks nobody up by one), so a file
+/// repeating one is refused here: two users with one handle would share
+/// their passkeys' slot in every authenticator.
+#[derive(Default)]
+struct Handles(HashSet<(String, Vec<u8>)>);
+
+impl Handles {
+    fn observe(&mut self, line: &Line) -> Result<()> {
+        let Line::User(u) = line else {
+            return Ok(());
+        };
+        if self.0.insert((u.org_id.clone(), u.user_handle.clone())) {
+            Ok(())
+        } else {
+            Err(bad_file(format!(
+                "user {} has the user handle of another user of org {}",
+                u.id, u.org_id
+            )))
+        }
     }
 }
 

@@ -23,11 +23,6 @@ async fn create_org_round_trips_the_org_its_admin_and_the_enrolment_link() {
         );
         let by_name = s.find_user_by_username(&org.id, "admin").await.unwrap();
         assert_eq!(by_name, Some(admin.clone()), "{b}");
-        let by_handle = s
-            .find_user_by_handle(&org.id, &admin.user_handle)
-            .await
-            .unwrap();
-        assert_eq!(by_handle, Some(admin.clone()), "{b}");
         let found = s
             .find_invitation(&org.id, &enrolment.token_hash)
             .await
@@ -99,11 +94,6 @@ async fn users_and_invitations_are_invisible_to_other_orgs() {
             None,
             "{b}"
         );
-        let by_handle = s
-            .find_user_by_handle(&other.id, &admin.user_handle)
-            .await
-            .unwrap();
-        assert_eq!(by_handle, None, "{b}");
         let inv = s
             .find_invitation(&other.id, &enrolment.token_hash)
             .await

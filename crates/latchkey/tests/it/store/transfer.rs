@@ -180,8 +180,8 @@ async fn import_refuses_a_database_that_is_not_empty() {
 }
 
 #[tokio::test]
-async fn import_refuses_a_truncated_reordered_tampered_or_unknown_version_file_and_writes_nothing()
-{
+async fn import_refuses_a_truncated_reordered_tampered_shared_handle_or_unknown_version_file_and_writes_nothing(
+) {
     let source = sqlite_database().await;
     populate(source.store(), MasterKey::generate()).await;
     let (file, _) = export(source.db.as_ref()).await;
@@ -200,11 +200,23 @@ async fn import_refuses_a_truncated_reordered_tampered_or_unknown_version_file_a
     let first = |kind: &str| lines.iter().position(|l| l.contains(kind)).unwrap();
     reordered.swap(first("\"kind\":\"org\""), first("\"kind\":\"user\""));
     let reordered = reordered.join("\n");
+    // The second user of the org takes the first one's handle.
+    let users: Vec<usize> = (0..lines.len())
+        .filter(|&i| lines[i].contains("\"kind\":\"user\""))
+        .collect();
+    let user = |i: usize| serde_json::from_str::<Value>(lines[users[i]]).unwrap();
+    let mut twin = user(1);
+    twin["data"]["user_handle"] = user(0)["data"]["user_handle"].clone();
+    let twin = twin.to_string();
+    let mut shared = lines.clone();
+    shared[users[1]] = &twin;
+    let shared = shared.join("\n");
     let cases = [
         (truncated.as_str(), "truncated"),
         (newer.as_str(), "format version 2"),
         (tampered.as_str(), "altered"),
         (reordered.as_str(), "must come before"),
+        (shared.as_str(), "has the user handle of another user"),
         ("{\"kind\":\"org\"}", "not a Latchkey export"),
     ];
     for target in each_database().await {
