@@ -25,6 +25,7 @@
 //! 25. Verify the credential id is at most 1023 bytes (checked while parsing authData).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use ciborium::value::Value;
 use sha2::{Digest, Sha256};
@@ -43,8 +44,9 @@ use crate::webauthn::json::{b64url_decode, RegistrationResponseJson};
 pub struct AttestationPolicy {
     /// Verify the attestation trust path to an anchor (conveyance other than `none`).
     pub require_trusted: bool,
-    /// Root certificates (DER) per attestation format, e.g. "apple" → \[root\].
-    pub trust_anchors: HashMap<String, Vec<Vec<u8>>>,
+    /// Root certificates (DER) per attestation format, e.g. "apple" → \[root\];
+    /// shared, since each registration takes a copy of the policy.
+    pub trust_anchors: Arc<HashMap<String, Vec<Vec<u8>>>>,
     /// When set, only these AAGUIDs may register.
     pub allowed_aaguids: Option<Vec<[u8; 16]>>,
 }

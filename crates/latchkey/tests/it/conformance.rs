@@ -176,7 +176,7 @@ fn policy_for(v: &Value, anchors: &Value) -> AttestationPolicy {
     }
     AttestationPolicy {
         require_trusted: kind.starts_with("explicit") || kind.starts_with("library-defaults"),
-        trust_anchors,
+        trust_anchors: std::sync::Arc::new(trust_anchors),
         allowed_aaguids: None,
     }
 }

@@ -71,7 +71,7 @@ impl AttestationPolicy {
     pub fn with_vendor_roots() -> Self {
         AttestationPolicy {
             require_trusted: true,
-            trust_anchors: vendor_roots(),
+            trust_anchors: std::sync::Arc::new(vendor_roots()),
             allowed_aaguids: None,
         }
     }
