@@ -15,12 +15,19 @@ fn count(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
-#[test]
-fn rebuilding_tables_keeps_their_rows_and_indexes() {
+/// A database as migrations 1 to `version` left it, holding `rows`.
+fn database_at(version: i64, rows: &str) -> Connection {
     let conn = Connection::open_in_memory().unwrap();
     conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    apply(&conn, 1..=2);
-    conn.execute_batch(
+    apply(&conn, 1..=version);
+    conn.execute_batch(rows).unwrap();
+    conn
+}
+
+#[test]
+fn rebuilding_tables_keeps_their_rows_and_indexes() {
+    let conn = database_at(
+        2,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 1, x'01');
          INSERT INTO users (id, org_id, username, display_name, role, kind, status, user_handle, created_at)
@@ -32,8 +39,7 @@ fn rebuilding_tables_keeps_their_rows_and_indexes() {
              VALUES ('ses_1', 'org_a', 'usr_a', x'0102', 1, 9, 1, 'ua');
          INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash)
              VALUES ('aud_1', 'org_a', 1, 1, 'org.organization.created', NULL, 'org_a', '{}', NULL, x'01');",
-    )
-    .unwrap();
+    );
     apply(&conn, 3..=3);
 
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM ceremonies"), 2);
@@ -102,10 +108,8 @@ fn rebuilding_tables_keeps_their_rows_and_indexes() {
 
 #[test]
 fn the_ceremony_load_starts_with_the_pending_ceremonies_already_there() {
-    let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    apply(&conn, 1..=3);
-    conn.execute_batch(
+    let conn = database_at(
+        3,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
          INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at, consumed_at)
@@ -113,8 +117,7 @@ fn the_ceremony_load_starts_with_the_pending_ceremonies_already_there() {
                     ('cer_2', 'org_a', 'authentication', x'01', '{}', 1, 29999, NULL),
                     ('cer_3', 'org_a', 'authentication', x'02', '{}', 1, 30000, NULL),
                     ('cer_4', 'org_a', 'authentication', x'03', '{}', 1, 30001, 5);",
-    )
-    .unwrap();
+    );
     apply(&conn, 4..=4);
     let load: Vec<(i64, i64)> = conn
         .prepare("SELECT bucket, pending FROM ceremony_load WHERE org_id = 'org_a' ORDER BY bucket")
@@ -132,18 +135,15 @@ fn the_ceremony_load_starts_with_the_pending_ceremonies_already_there() {
 
 #[test]
 fn sealed_registrations_drop_the_pending_ceremonies_and_keep_the_spent_ones() {
-    let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    apply(&conn, 1..=7);
-    conn.execute_batch(
+    let conn = database_at(
+        7,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
          INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at)
              VALUES ('cer_1', 'org_a', 'registration', x'00', '{}', 1, 20001);
          INSERT INTO ceremony_load (org_id, bucket, pending) VALUES ('org_a', 2, 1);
          INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES (9, 'cer_2', 'org_a');",
-    )
-    .unwrap();
+    );
     apply(&conn, 8..=8);
     assert_eq!(
         count(
@@ -163,10 +163,8 @@ fn sealed_registrations_drop_the_pending_ceremonies_and_keep_the_spent_ones() {
 
 #[test]
 fn users_rebuilt_around_org_and_id_keep_their_rows_and_every_reference() {
-    let conn = Connection::open_in_memory().unwrap();
-    conn.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    apply(&conn, 1..=8);
-    conn.execute_batch(
+    let conn = database_at(
+        8,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL),
                     ('org_b', 'B', 'active', '{}', 1, 0, NULL);
@@ -180,8 +178,7 @@ fn users_rebuilt_around_org_and_id_keep_their_rows_and_every_reference() {
              VALUES ('inv_b', 'org_b', 'usr_b', 'invitation', x'0b', 1, 9);
          INSERT INTO sessions (id, org_id, user_id, credential_id, created_at, expires_at, last_seen_at)
              VALUES ('ses_a', 'org_a', 'usr_a', x'01', 1, 9, 1);",
-    )
-    .unwrap();
+    );
     // As the store migrates: foreign keys off, or dropping the old table
     // would cascade to every passkey, invitation and session.
     conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
