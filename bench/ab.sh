@@ -11,11 +11,13 @@
 #   AB_SCENARIO=register AB_USERS=64 AB_DURATION=6s AB_REPS=3 bench/ab.sh …
 #   AB_TARGET=postgres bench/ab.sh …
 #
-# Build the two first, e.g. `git stash; cargo build --release -p latchkey;
-# cp target/release/latchkey /tmp/latchkey.a; git stash pop; cargo build …`.
+# Build the two first, e.g. `git stash -u; cargo build --release -p latchkey;
+# cp target/release/latchkey /tmp/latchkey.a; git stash pop; cargo build …`
+# (-u: without it a new, untracked migration file stays in the tree, and
+# sqlx embeds the whole folder in A too), or check out the base commit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 2 ] || { sed -n 2,15p "$0"; exit 2; }
+[ $# -ge 2 ] || { sed -n 2,17p "$0"; exit 2; }
 a=$(realpath "$1"); b=$(realpath "$2"); rounds=${3:-2}
 [ -x target/release/latchkey-bench ] || cargo build --release -p latchkey-bench
 out=$(mktemp -d)
