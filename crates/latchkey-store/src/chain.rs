@@ -7,7 +7,8 @@
 use latchkey_core::audit::AuditEvent;
 use sha2::{Digest, Sha256};
 
-fn field(h: &mut Sha256, bytes: &[u8]) {
+/// One length-prefixed field of a hashed record.
+pub(crate) fn field(h: &mut Sha256, bytes: &[u8]) {
     h.update((bytes.len() as u64).to_be_bytes());
     h.update(bytes);
 }

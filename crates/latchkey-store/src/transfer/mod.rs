@@ -27,7 +27,7 @@ use latchkey_core::{Error, ErrorCode, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::chain::{stored_event_hash, StoredEvent};
+use crate::chain::{field, stored_event_hash, StoredEvent};
 use crate::Database;
 pub(crate) use lines::{AuditLine, Line, Table, Val};
 use lines::{
@@ -345,10 +345,8 @@ impl Handles {
             return Ok(());
         };
         let mut key = Sha256::new();
-        for part in [u.org_id.as_bytes(), u.user_handle.as_slice()] {
-            key.update((part.len() as u64).to_be_bytes());
-            key.update(part);
-        }
+        field(&mut key, u.org_id.as_bytes());
+        field(&mut key, &u.user_handle);
         if self.0.insert(key.finalize().into()) {
             Ok(())
         } else {
