@@ -89,7 +89,7 @@ def run_once(a, server, scenario, enrol):
         # One argument: a base64url token may start with '-'.
         cmd += [f"--enrol-token={server.enrol_token}"]
     pid = server.proc.pid
-    cpu_start = cpu_end = db_start = db_end = None
+    cpu_start = cpu_end = db_start = db_end = gen_start = gen_end = None
     result = None
     log = open(os.path.join(server.dir, "loadgen.log"), "a")
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log, text=True, bufsize=1)
@@ -98,9 +98,11 @@ def run_once(a, server, scenario, enrol):
         if line.startswith("MEASURE start"):
             cpu_start = servers.cpu_seconds(pid)
             db_start = server.database_cpu()
+            gen_start = servers.cpu_seconds(proc.pid)
         elif line.startswith("MEASURE end"):
             cpu_end = servers.cpu_seconds(pid)
             db_end = server.database_cpu()
+            gen_end = servers.cpu_seconds(proc.pid)
         elif line.startswith("RESULT "):
             result = json.loads(line[len("RESULT "):])
     proc.wait()
@@ -113,6 +115,9 @@ def run_once(a, server, scenario, enrol):
     result["serverCpuUsPerCeremony"] = round((cpu_end - cpu_start) * 1e6 / done, 1)
     result["serverCpuSeconds"] = round(cpu_end - cpu_start, 3)
     result["peakRssKiB"] = servers.peak_rss_kib(pid)
+    # The load generator's own CPU: near its core's limit, its queueing
+    # shows in the latencies it measures (more so for the faster server).
+    result["loadgenCpuUsPerCeremony"] = round((gen_end - gen_start) * 1e6 / done, 1)
     if db_start is not None and db_end is not None:
         result["databaseCpuUsPerCeremony"] = round(servers.cpu_between(db_start, db_end) * 1e6 / done, 1)
     return result
@@ -132,6 +137,8 @@ def medians(records):
             "dbcpu": (statistics.median(r["databaseCpuUsPerCeremony"] for r in rs)
                       if all("databaseCpuUsPerCeremony" in r for r in rs) else None),
             "rss": max(r["peakRssKiB"] for r in rs),
+            "gencpu": (statistics.median(r["loadgenCpuUsPerCeremony"] for r in rs)
+                       if all("loadgenCpuUsPerCeremony" in r for r in rs) else None),
             "errors": sum(r["errors"] for r in rs),
             "n": len(rs),
         }

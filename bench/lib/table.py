@@ -29,13 +29,14 @@ METRICS = [
     ("server CPU µs/cer", "cpu", ""),
     ("database CPU µs/cer", "dbcpu", ""),
     ("peak RSS MiB", "rss", ""),
+    ("load gen CPU µs/cer", "gencpu", ""),
 ]
 
 
 KEYS = {"rate": lambda r: r["ceremoniesPerSec"], "p99": lambda r: r["latencyMs"]["p99"],
         "cpu": lambda r: r["serverCpuUsPerCeremony"]}
 # Rows that only some targets have (the database's CPU: PostgreSQL only).
-OPTIONAL = {"dbcpu"}
+OPTIONAL = {"dbcpu", "gencpu"}
 
 
 def by_rep(records, scenario, target, key):
