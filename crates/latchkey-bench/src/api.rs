@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context;
 use latchkey_testkit::{AuthenticatorError, SoftAuthenticator};
 use reqwest::{Client, Url};
 use serde_json::{json, Value};
@@ -82,7 +83,10 @@ impl Api {
             "{}/api/v1/organizations/{org}/webauthn",
             target.trim_end_matches('/')
         );
-        let route = |path: &str| Url::parse(&format!("{base}/{path}"));
+        let route = |path: &str| {
+            let url = format!("{base}/{path}");
+            Url::parse(&url).with_context(|| format!("--target and --org make {url}: not a URL"))
+        };
         let routes = Routes {
             register_init: route("register/init")?,
             register_complete: route("register/complete")?,
