@@ -124,6 +124,11 @@ pub struct AuthenticationCommit {
     /// check and the session commit together, so a sign-in costs one write.
     pub ceremony: Option<SpentCeremony>,
     pub credential_id: Vec<u8>,
+    /// The owner and the COSE_Key the assertion was verified for, read or
+    /// sealed before the commit; checked again inside it (see
+    /// [`AuthenticationCommit::recheck`]).
+    pub user_id: UserId,
+    pub public_key_cose: Vec<u8>,
     pub sign_count: u32,
     pub backup_eligible: bool,
     pub backup_state: bool,
@@ -137,10 +142,15 @@ pub trait CredentialStore: Send + Sync {
     /// Fails with `credential_already_registered` when the credential id exists
     /// (in any org), `username_taken`, or the invitation errors above.
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()>;
-    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()>;
+    /// Spends the ceremony first (`ceremony_already_used`: nothing written),
+    /// then reads the credential and its owner as they stand in the same
+    /// transaction and applies [`AuthenticationCommit::recheck`]: a refusal
+    /// there writes nothing else (the ceremony may stay spent, as a failed
+    /// attempt's does). Returns the owner as committed.
+    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<User>;
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>>;
     /// The credential with its owner, in one read: what verifying an
-    /// assertion needs besides its (sealed) ceremony.
+    /// assertion needs when its ceremony didn't seal the passkey.
     async fn assertion_subject(
         &self,
         org: &OrgId,

@@ -2,15 +2,17 @@
 //! for (by username or credential id) or to nobody (usernameless, conditional
 //! UI); unknown usernames get a ceremony that no credential can complete, so
 //! the response doesn't reveal who exists. A sign-in ceremony is stored
-//! nowhere: it is sealed into its id (see [`crate::sealed`]), and spent
-//! when completed or failed. `verify` spends the ceremony,
-//! checks the credential belongs to the org and to the ceremony's user,
-//! verifies the assertion and commits counter, flags and the new session.
+//! nowhere: it is sealed into its id (see [`crate::sealed`]), with the
+//! offered passkeys' keys when they fit (see [`super::assertion`]), and
+//! spent when completed or failed. `verify` checks the credential belongs
+//! to the org and to the ceremony's user, verifies the assertion and commits
+//! the spent ceremony, counter, flags and the new session, the store
+//! checking the passkey and its owner again in that commit.
 
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
+use super::assertion::{PendingAssertion, Subject};
 use super::options;
 use super::{CeremonyStart, Latchkey, UserView};
 use crate::audit::{AuditEvent, AuditKind};
@@ -18,8 +20,7 @@ use crate::challenge::{commit, payload_hash, random_challenge};
 use crate::error::{fail, Error, ErrorCode, Result};
 use crate::ids::{CeremonyId, OrgId, SessionId};
 use crate::model::{
-    Ceremony, CeremonyPurpose, Credential, Org, PasskeyStatus, Session, User, UserStatus,
-    UserVerification,
+    Ceremony, CeremonyPurpose, Credential, Org, PasskeyStatus, Session, User, UserVerification,
 };
 use crate::store::{AuthenticationCommit, SpentCeremony};
 use crate::tokens::{self, SessionClaims, VerificationClaims};
@@ -52,33 +53,14 @@ pub struct TokenGrant {
     pub user: UserView,
 }
 
-#[derive(Debug, Default, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct PendingAssertion {
-    /// The credentials the ceremony offered, by [`offered`]; empty means any
-    /// of the user's (or any discoverable).
-    allow: Vec<String>,
-    /// The username was unknown: no credential may complete this ceremony.
-    #[serde(default)]
-    nobody: bool,
-    #[serde(default)]
-    nonce: Option<String>,
-}
-
-/// One call to `verify`, as read from the store.
+/// One call to `verify`, with what it knows of the passkey before verifying.
 struct Attempt<'a> {
     ceremony: &'a Ceremony,
-    subject: Option<(Credential, User)>,
+    pending: PendingAssertion,
+    subject: Option<Subject>,
     response: &'a AuthenticationResponseJson,
     token_type: TokenType,
     user_agent: Option<String>,
-}
-
-/// How a sealed ceremony remembers an offered credential: 128 bits of the
-/// id's SHA-256, so the ceremony id of a user with a hundred passkeys of the
-/// longest ids (1,023 bytes) stays a few KiB instead of ~180 KiB.
-fn offered(credential_id: &[u8]) -> String {
-    b64url_encode(&Sha256::digest(credential_id)[..16])
 }
 
 impl Latchkey {
@@ -100,11 +82,7 @@ impl Latchkey {
             }
             None => (None, random_challenge()),
         };
-        let pending = PendingAssertion {
-            allow: allow.iter().map(|c| offered(&c.id)).collect(),
-            nobody,
-            nonce,
-        };
+        let pending = PendingAssertion::new(user.as_ref(), &allow, nobody, nonce);
         let public_key = options::request(&org.settings, &challenge, &allow);
         let ceremony = Ceremony {
             id: CeremonyId::generate_at(now),
@@ -171,10 +149,15 @@ impl Latchkey {
         let ceremony = self
             .seal
             .open(org_id, CeremonyPurpose::Authentication, ceremony_id)?;
+        let pending = PendingAssertion::deserialize(&ceremony.state).unwrap_or_default();
         let raw_id = b64url_decode("rawId", &response.raw_id)?;
-        let subject = self.store.assertion_subject(org_id, &raw_id).await?;
+        let subject = match pending.sealed_subject(&ceremony, &raw_id) {
+            Some(sealed) => Some(sealed),
+            None => (self.store.assertion_subject(org_id, &raw_id).await?).map(Subject::read),
+        };
         let attempt = Attempt {
             ceremony: &ceremony,
+            pending,
             subject,
             response,
             token_type,
@@ -191,6 +174,7 @@ impl Latchkey {
     async fn finish_assertion(&self, org_id: &OrgId, attempt: Attempt<'_>) -> Result<TokenGrant> {
         let Attempt {
             ceremony,
+            pending,
             subject,
             response,
             token_type,
@@ -198,14 +182,14 @@ impl Latchkey {
         } = attempt;
         self.check_ceremony(ceremony, CeremonyPurpose::Authentication)?;
         let org = self.org(org_id).await?;
-        let (credential, user) = self.assertion_subject(ceremony, subject, response)?;
+        let subject = pending.check(ceremony, subject, response)?;
         let check = AssertionCheck {
             challenge: &ceremony.challenge,
             origins: &org.settings.origins,
             rp_id: &org.settings.rp_id,
             require_user_verification: org.settings.user_verification == UserVerification::Required,
-            public_key_cose: &credential.public_key_cose,
-            stored_sign_count: credential.sign_count,
+            public_key_cose: &subject.public_key_cose,
+            stored_sign_count: subject.sign_count,
         };
         let verified = match verify_authentication(response, &check) {
             Err(e) if e.code == ErrorCode::SignCountRegression => {
@@ -215,13 +199,13 @@ impl Latchkey {
                 self.store
                     .spend_ceremony(&SpentCeremony::of(ceremony))
                     .await?;
-                self.flag_cloned(&org, &credential).await?;
+                self.flag_cloned(&org, &subject).await?;
                 return Err(e);
             }
             other => other?,
         };
         let now = self.now();
-        let cred_b64 = b64url_encode(&credential.id);
+        let cred_b64 = b64url_encode(&subject.credential_id);
         let mut amr = vec!["hwk".to_owned()];
         if verified.user_verified {
             amr.push("user".to_owned());
@@ -232,7 +216,7 @@ impl Latchkey {
             AuditKind::AssertionVerified,
             format!("credential:{cred_b64}"),
         )
-        .by(&user.id)
+        .by(&subject.user_id)
         .with(json!({"userVerified": verified.user_verified, "signCount": verified.sign_count}))];
         let (token, expires_at, session) = match token_type {
             TokenType::Session => {
@@ -240,8 +224,8 @@ impl Latchkey {
                 let session = Session {
                     id: SessionId::generate_at(now),
                     org_id: org_id.clone(),
-                    user_id: user.id.clone(),
-                    credential_id: credential.id.clone(),
+                    user_id: subject.user_id.clone(),
+                    credential_id: subject.credential_id.clone(),
                     created_at: now,
                     expires_at: now.plus_secs(ttl),
                     last_seen_at: now,
@@ -251,7 +235,7 @@ impl Latchkey {
                 let claims = SessionClaims {
                     iss: self.config.public_url.clone(),
                     aud: tokens::SESSION_AUD.to_owned(),
-                    sub: user.id.to_string(),
+                    sub: subject.user_id.to_string(),
                     org: org_id.to_string(),
                     sid: session.id.to_string(),
                     iat: now.secs(),
@@ -260,7 +244,7 @@ impl Latchkey {
                 };
                 audit.push(
                     AuditEvent::new(org_id, now, AuditKind::SessionIssued, session.id.as_str())
-                        .by(&user.id),
+                        .by(&subject.user_id),
                 );
                 (
                     tokens::sign(&self.keys, tokens::SESSION_TYP, &claims)?,
@@ -273,7 +257,7 @@ impl Latchkey {
                 let claims = VerificationClaims {
                     iss: self.config.public_url.clone(),
                     aud: tokens::VERIFICATION_AUD.to_owned(),
-                    sub: user.id.to_string(),
+                    sub: subject.user_id.to_string(),
                     org: org_id.to_string(),
                     jti: format!("vtk_{}", crate::random::id_tail()),
                     iat: now.secs(),
@@ -290,7 +274,7 @@ impl Latchkey {
                         AuditKind::VerificationTokenIssued,
                         claims.jti.clone(),
                     )
-                    .by(&user.id),
+                    .by(&subject.user_id),
                 );
                 (
                     tokens::sign(&self.keys, tokens::VERIFICATION_TYP, &claims)?,
@@ -302,7 +286,9 @@ impl Latchkey {
         let commit = AuthenticationCommit {
             org_id: org_id.clone(),
             ceremony: Some(SpentCeremony::of(ceremony)),
-            credential_id: credential.id.clone(),
+            credential_id: subject.credential_id.clone(),
+            user_id: subject.user_id.clone(),
+            public_key_cose: subject.public_key_cose.clone(),
             sign_count: verified.sign_count,
             backup_eligible: verified.backup_eligible,
             backup_state: verified.backup_state,
@@ -310,7 +296,15 @@ impl Latchkey {
             session,
             audit,
         };
-        self.store.complete_authentication(&commit).await?;
+        let user = match self.store.complete_authentication(&commit).await {
+            // The store spent the ceremony before finding the counter had
+            // reached this assertion's: nobody else completed it, a clone.
+            Err(e) if e.code == ErrorCode::SignCountRegression => {
+                self.flag_cloned(&org, &subject).await?;
+                return Err(e);
+            }
+            other => other?,
+        };
         Ok(TokenGrant {
             token,
             token_type,
@@ -319,124 +313,17 @@ impl Latchkey {
         })
     }
 
-    /// Checks the credential the response names may complete this ceremony.
-    fn assertion_subject(
-        &self,
-        ceremony: &Ceremony,
-        subject: Option<(Credential, User)>,
-        response: &AuthenticationResponseJson,
-    ) -> Result<(Credential, User)> {
-        let pending: PendingAssertion =
-            PendingAssertion::deserialize(&ceremony.state).unwrap_or_default();
-        let not_here = || {
-            Error::new(
-                ErrorCode::CredentialNotFound,
-                "this passkey is not registered here",
-            )
-        };
-        if pending.nobody {
-            return Err(not_here());
-        }
-        let (credential, user) = subject.ok_or_else(not_here)?;
-        if let Some(expected) = &ceremony.user_id {
-            if &credential.user_id != expected {
-                return fail(
-                    ErrorCode::CredentialUserMismatch,
-                    "this passkey belongs to another user",
-                );
-            }
-        }
-        if !pending.allow.is_empty() && !pending.allow.contains(&offered(&credential.id)) {
-            return fail(
-                ErrorCode::CredentialNotAllowed,
-                "this passkey was not offered for this ceremony",
-            );
-        }
-        self.check_user_handle(ceremony, response, &user)?;
-        if user.status == UserStatus::Suspended {
-            return fail(ErrorCode::UserSuspended, "this user is suspended");
-        }
-        if credential.possibly_cloned {
-            return fail(
-                ErrorCode::CredentialPossiblyCloned,
-                "this passkey is flagged as possibly cloned; use another one",
-            );
-        }
-        Ok((credential, user))
-    }
-
-    /// §7.2 step 6: a usernameless ceremony must carry the user handle, and any
-    /// user handle given must be the credential owner's.
-    fn check_user_handle(
-        &self,
-        ceremony: &Ceremony,
-        response: &AuthenticationResponseJson,
-        user: &User,
-    ) -> Result<()> {
-        match response
-            .response
-            .user_handle
-            .as_deref()
-            .filter(|h| !h.is_empty())
-        {
-            Some(h) if b64url_decode("userHandle", h)? != user.user_handle => fail(
-                ErrorCode::UserHandleMismatch,
-                "the user handle does not match the passkey's owner",
-            ),
-            None if ceremony.user_id.is_none() => fail(
-                ErrorCode::UserHandleMismatch,
-                "a usernameless sign-in needs the user handle",
-            ),
-            _ => Ok(()),
-        }
-    }
-
-    async fn flag_cloned(&self, org: &Org, credential: &Credential) -> Result<()> {
-        let subject = format!("credential:{}", b64url_encode(&credential.id));
+    async fn flag_cloned(&self, org: &Org, subject: &Subject) -> Result<()> {
+        let id = &subject.credential_id;
         let event = AuditEvent::new(
             &org.id,
             self.now(),
             AuditKind::CredentialFlaggedCloned,
-            subject,
+            format!("credential:{}", b64url_encode(id)),
         )
-        .by(&credential.user_id);
+        .by(&subject.user_id);
         self.store
-            .flag_credential_cloned(&org.id, &credential.id, &[event])
+            .flag_credential_cloned(&org.id, id, &[event])
             .await
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::clock::Timestamp;
-    use crate::keys::MasterKey;
-    use crate::sealed::CeremonySeal;
-
-    #[test]
-    fn a_ceremony_offering_a_hundred_of_the_longest_ids_stays_a_few_kib() {
-        let pending = PendingAssertion {
-            allow: (0..100u8).map(|i| offered(&[i; 1023])).collect(),
-            nobody: false,
-            nonce: Some(b64url_encode(&[7; 32])),
-        };
-        let at = Timestamp(1_800_000_000_000);
-        let ceremony = Ceremony {
-            id: CeremonyId::generate_at(at),
-            org_id: OrgId::generate(),
-            purpose: CeremonyPurpose::Authentication,
-            user_id: Some(crate::ids::UserId::generate()),
-            challenge: vec![1; 32],
-            payload_hash: Some(format!("sha256:{}", b64url_encode(&[2; 32]))),
-            state: serde_json::to_value(&pending).unwrap(),
-            created_at: at,
-            expires_at: at.plus_secs(300),
-        };
-        let id = CeremonySeal::new(&MasterKey::generate(), b"db")
-            .unwrap()
-            .seal(&ceremony)
-            .unwrap();
-        assert!(id.len() < 4 * 1024, "{} characters", id.len());
-        assert_ne!(offered(&[1; 1023]), offered(&[1; 1022]));
     }
 }

@@ -3,6 +3,7 @@
 //! required argument, reads `now` once from the clock, calls the verifier and
 //! hands the store one commit. HTTP handlers call exactly one of these.
 
+mod assertion;
 mod authentication;
 mod cache;
 mod credentials;

@@ -104,7 +104,7 @@ fn decode_with_room(field: &str, value: &str) -> Result<Vec<u8>> {
 }
 
 /// Synced passkeys report zero forever, so zero on either side is accepted.
-fn verify_sign_count(stored: u32, received: u32) -> Result<()> {
+pub fn verify_sign_count(stored: u32, received: u32) -> Result<()> {
     // §7.2 step 22: once either side is non-zero the count must grow; a
     // credential that counted before and now reports 0 is a regression too.
     // Only 0 → 0 (synced passkeys that never count) is accepted.

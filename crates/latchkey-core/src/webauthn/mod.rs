@@ -16,7 +16,9 @@ mod registration;
 mod signature;
 
 pub use attestation::{pem_to_der, vendor_roots};
-pub use authentication::{verify_authentication, AssertionCheck, VerifiedAssertion};
+pub use authentication::{
+    verify_authentication, verify_sign_count, AssertionCheck, VerifiedAssertion,
+};
 pub use registration::{
     verify_registration, AttestationPolicy, AttestationType, RegistrationCheck,
     VerifiedRegistration,

@@ -25,6 +25,7 @@
 use std::sync::Arc;
 
 use latchkey_core::audit::AuditEvent;
+use latchkey_core::model::User;
 use latchkey_core::store::{AuthenticationCommit, RegistrationCommit};
 use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::{Connection, PgConnection, PgPool};
@@ -56,9 +57,12 @@ impl Completion {
     }
 }
 
+/// A completion's answer: the owner, for a sign-in.
+type Done = Result<Option<User>>;
+
 struct Job {
     what: Completion,
-    reply: oneshot::Sender<Result<()>>,
+    reply: oneshot::Sender<Done>,
 }
 
 /// The node's side of the completion workers.
@@ -79,7 +83,7 @@ impl Completions {
     }
 
     /// Commits `what` (with others waiting), answering after the commit.
-    pub async fn commit(&self, what: Completion) -> Result<()> {
+    pub async fn commit(&self, what: Completion) -> Done {
         let (reply, answer) = oneshot::channel();
         self.jobs
             .send(Job { what, reply })
@@ -122,7 +126,7 @@ async fn run(pool: PgPool, queue: Arc<Mutex<mpsc::UnboundedReceiver<Job>>>) {
 
 /// One transaction for the whole batch; each job's result, with every
 /// job's result an internal error when the commit itself failed.
-async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
+async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Done> {
     if let [job] = batch {
         // Alone, it needs no savepoint.
         return vec![alone(pool, &job.what).await];
@@ -141,7 +145,7 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         }
         let mine = match Connection::begin(&mut *tx).await.db() {
             Ok(mut savepoint) => match apply(&mut savepoint, &job.what).await {
-                Ok(()) => savepoint.commit().await.db(),
+                Ok(done) => savepoint.commit().await.db().map(|()| done),
                 // Dropping the savepoint rolls it back.
                 Err(e) => Err(e),
             },
@@ -149,7 +153,7 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
         };
         *result = Some(mine);
     }
-    let results: Vec<Result<()>> = results
+    let results: Vec<Done> = results
         .into_iter()
         .map(|r| r.unwrap_or_else(|| Err(Error::internal("a completion never ran"))))
         .collect();
@@ -177,7 +181,7 @@ async fn commit_batch(pool: &PgPool, batch: &[Job]) -> Vec<Result<()>> {
 
 /// The batch's sign-ins, written together (see `signins`); `None` for
 /// every other job, which the caller runs in a savepoint of its own.
-async fn signins_of(conn: &mut PgConnection, batch: &[Job]) -> Result<Vec<Option<Result<()>>>> {
+async fn signins_of(conn: &mut PgConnection, batch: &[Job]) -> Result<Vec<Option<Done>>> {
     let commits: Vec<&AuthenticationCommit> = batch
         .iter()
         .filter_map(|job| match &job.what {
@@ -191,27 +195,30 @@ async fn signins_of(conn: &mut PgConnection, batch: &[Job]) -> Result<Vec<Option
     Ok(batch
         .iter()
         .map(|job| match job.what {
-            Completion::Authentication(_) => theirs.next(),
+            Completion::Authentication(_) => theirs.next().map(|r| r.map(Some)),
             _ => None,
         })
         .collect())
 }
 
 /// Runs a completion again on its own.
-async fn alone(pool: &PgPool, what: &Completion) -> Result<()> {
+async fn alone(pool: &PgPool, what: &Completion) -> Done {
     let mut tx = pool.begin().await.db()?;
-    apply(&mut tx, what).await?;
+    let done = apply(&mut tx, what).await?;
     audit::append(&mut tx, what.audit()).await?;
-    tx.commit().await.db()
+    tx.commit().await.db()?;
+    Ok(done)
 }
 
 /// Runs a completion's writes but its audit events, which the caller writes.
-async fn apply(conn: &mut PgConnection, what: &Completion) -> Result<()> {
+async fn apply(conn: &mut PgConnection, what: &Completion) -> Done {
     match what {
-        Completion::Authentication(commit) => signins::authentications_in(conn, &[commit])
-            .await?
-            .into_iter()
-            .collect(),
-        Completion::Registration(commit) => registration_in(conn, commit).await,
+        Completion::Authentication(commit) => {
+            let mut done = signins::authentications_in(conn, &[commit]).await?;
+            done.pop()
+                .unwrap_or_else(|| Err(Error::internal("a sign-in got no answer")))
+                .map(Some)
+        }
+        Completion::Registration(commit) => registration_in(conn, commit).await.map(|()| None),
     }
 }

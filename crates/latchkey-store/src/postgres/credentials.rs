@@ -8,7 +8,7 @@ use latchkey_core::clock::Timestamp;
 use latchkey_core::ids::{OrgId, UserId};
 use latchkey_core::model::{Credential, Page, Paged, User, UserStatus};
 use latchkey_core::store::{AuthenticationCommit, CredentialStore, RegistrationCommit};
-use latchkey_core::{ErrorCode, Result};
+use latchkey_core::{Error, ErrorCode, Result};
 use sqlx::types::Json;
 use sqlx::PgConnection;
 
@@ -80,12 +80,13 @@ pub(super) async fn registration_in(
 impl CredentialStore for PgStore {
     async fn complete_registration(&self, commit: &RegistrationCommit) -> Result<()> {
         let what = Completion::Registration(commit.clone());
-        self.completions.commit(what).await
+        self.completions.commit(what).await.map(|_| ())
     }
 
-    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
+    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<User> {
         let what = Completion::Authentication(commit.clone());
-        self.completions.commit(what).await
+        let owner = self.completions.commit(what).await?;
+        owner.ok_or_else(|| Error::internal("a sign-in's commit returned no owner"))
     }
 
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {

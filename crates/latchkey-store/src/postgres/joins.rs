@@ -1,15 +1,18 @@
-//! The two reads of a sign-in, each one statement (a JOIN) instead of two:
-//! the start's user with their passkeys, the completion's passkey with its
-//! owner. On PostgreSQL every statement is a round trip and a wake-up of a
-//! backend, and a sign-in's reads were four of its statements.
+//! The reads of a sign-in, each one statement (a JOIN) instead of two: the
+//! start's user with their passkeys, the completion's passkey with its owner
+//! (when its ceremony didn't seal it), and the commit's recheck of a whole
+//! batch's passkeys with their owners. On PostgreSQL every statement is a
+//! round trip and a wake-up of a backend, and a sign-in's reads were four of
+//! its statements.
 
+use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use latchkey_core::ids::OrgId;
 use latchkey_core::model::{Credential, Page, User};
 use latchkey_core::Result;
 use sqlx::postgres::PgRow;
-use sqlx::{PgPool, Row};
+use sqlx::{PgConnection, PgPool, Row};
 
 use crate::error::DbResultExt;
 use crate::rows::{qualified, CredentialRow, UserRow};
@@ -36,6 +39,37 @@ static SUBJECT: LazyLock<String> = LazyLock::new(|| {
         qualified("c", credential_columns!()),
     )
 });
+
+static SUBJECTS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {}, {} FROM credentials c JOIN users u \
+         ON u.org_id = c.org_id AND u.id = c.user_id WHERE c.id = ANY($1::bytea[])",
+        qualified("u", user_columns!()),
+        qualified("c", credential_columns!()),
+    )
+});
+
+/// The passkeys of these ids with their owners, in one statement, by
+/// (org, id): a caller looking one up by its own org finds no other org's.
+/// By id alone, the primary key: the (org, id) pairs of an `unnest` were
+/// planned as a scan of the whole table while it had no statistics yet.
+pub(super) async fn subjects_in(
+    conn: &mut PgConnection,
+    ids: &[&[u8]],
+) -> Result<HashMap<(String, Vec<u8>), (Credential, User)>> {
+    let rows = sqlx::query(SUBJECTS.as_str())
+        .bind(ids)
+        .fetch_all(conn)
+        .await
+        .db()?;
+    rows.iter()
+        .map(|row| {
+            let (credential, user) = (credential_at(row)?, user_at(row)?);
+            let key = (credential.org_id.to_string(), credential.id.clone());
+            Ok((key, (credential, user)))
+        })
+        .collect()
+}
 
 /// The user of that name with their passkeys, newest first (as many as a
 /// page holds), or `None`.

@@ -5,21 +5,26 @@
 //! the completion workers' backends sat `idle in transaction` waiting for
 //! them; now a batch of any size costs three.
 //!
+//! Between the spend and the counters, one more statement reads the
+//! passkeys with their owners for [`AuthenticationCommit::recheck`].
+//!
 //! Each sign-in still gets its own answer, as if run alone in batch order:
 //! only the first spend of a ceremony wins (the others are
 //! `ceremony_already_used`, and write nothing more), and a sign-in whose
-//! passkey is gone gets `credential_not_found` with its ceremony spent and
-//! no session (as a failed attempt spends it anyway). A database error is
-//! the whole batch's; the caller runs its jobs again alone.
+//! recheck refuses it (its passkey gone, its owner suspended, its counter
+//! reached by an earlier sign-in) gets that refusal with its ceremony spent
+//! and no session (as a failed attempt spends it anyway). A database error
+//! is the whole batch's; the caller runs its jobs again alone.
 
 use std::collections::{HashMap, HashSet};
 
+use latchkey_core::model::User;
 use latchkey_core::store::AuthenticationCommit;
 use latchkey_core::Result;
 use sqlx::PgConnection;
 
 use super::credentials::credential_not_found;
-use super::{ceremonies, column};
+use super::{ceremonies, column, joins};
 use crate::error::{ceremony_already_used, DbResultExt};
 
 /// Writes `commits` in the caller's transaction: each one's own result
@@ -27,12 +32,53 @@ use crate::error::{ceremony_already_used, DbResultExt};
 pub(super) async fn authentications_in(
     conn: &mut PgConnection,
     commits: &[&AuthenticationCommit],
-) -> Result<Vec<Result<()>>> {
+) -> Result<Vec<Result<User>>> {
     let mut results: Vec<Result<()>> = commits.iter().map(|_| Ok(())).collect();
     spend(conn, commits, &mut results).await?;
+    let owners = recheck(conn, commits, &mut results).await?;
     count(conn, commits, &mut results).await?;
     insert_sessions(conn, commits, &results).await?;
-    Ok(results)
+    Ok(results
+        .into_iter()
+        .zip(owners)
+        .map(|(result, owner)| result.and_then(|()| owner.ok_or_else(credential_not_found)))
+        .collect())
+}
+
+/// Rechecks the sign-ins still standing against their passkeys and owners
+/// as read now, in batch order: a later sign-in of a passkey is checked
+/// against the counter an earlier one of the batch moved. Each one's owner.
+async fn recheck(
+    conn: &mut PgConnection,
+    commits: &[&AuthenticationCommit],
+    results: &mut [Result<()>],
+) -> Result<Vec<Option<User>>> {
+    let ids: Vec<&[u8]> = commits
+        .iter()
+        .zip(results.iter())
+        .filter(|(_, r)| r.is_ok())
+        .map(|(c, _)| c.credential_id.as_slice())
+        .collect();
+    let mut fresh = match ids.is_empty() {
+        true => HashMap::new(),
+        false => joins::subjects_in(conn, &ids).await?,
+    };
+    let mut owners = vec![None; commits.len()];
+    let standing = commits
+        .iter()
+        .zip(results.iter_mut())
+        .zip(owners.iter_mut());
+    for ((c, result), owner) in standing.filter(|((_, r), _)| r.is_ok()) {
+        let key = (c.org_id.as_str().to_owned(), c.credential_id.clone());
+        let subject = fresh.get_mut(&key);
+        if let Err(refused) = c.recheck(subject.as_ref().map(|s| (&s.0, &s.1))) {
+            *result = Err(refused);
+        } else if let Some((credential, user)) = subject {
+            credential.sign_count = credential.sign_count.max(c.sign_count);
+            *owner = Some(user.clone());
+        }
+    }
+    Ok(owners)
 }
 
 /// Spends the ceremonies; a sign-in whose ceremony was spent before, or by
@@ -69,7 +115,10 @@ struct Counter<'a> {
 }
 
 /// Moves the counters and flags of the sign-ins still standing; those
-/// whose credential is gone are refused.
+/// whose credential is gone are refused. (`id = ANY`: the primary key's
+/// index even before the table has statistics; the join alone was planned
+/// as a scan of the whole table, dead rows of every earlier update
+/// included.)
 async fn count(
     conn: &mut PgConnection,
     commits: &[&AuthenticationCommit],
@@ -84,7 +133,8 @@ async fn count(
          backup_eligible = v.be, backup_state = v.bs, last_used_at = v.at \
          FROM unnest($1::text[], $2::bytea[], $3::bigint[], $4::bool[], $5::bool[], \
          $6::bigint[]) AS v (org_id, id, sign_count, be, bs, at) \
-         WHERE c.org_id = v.org_id AND c.id = v.id RETURNING c.org_id, c.id",
+         WHERE c.org_id = v.org_id AND c.id = v.id AND c.id = ANY($2::bytea[]) \
+         RETURNING c.org_id, c.id",
     )
     .bind(column(&counters, |c| c.org_id))
     .bind(column(&counters, |c| c.id))

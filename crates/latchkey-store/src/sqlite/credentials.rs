@@ -106,12 +106,17 @@ impl CredentialStore for SqliteStore {
             .await
     }
 
-    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<()> {
+    async fn complete_authentication(&self, commit: &AuthenticationCommit) -> Result<User> {
         let commit = commit.clone();
         self.conns
             .write(move |tx| {
                 if let Some(ceremony) = &commit.ceremony {
                     ceremonies::spend_on(tx, ceremony)?;
+                }
+                let fresh = subject_on(tx, &commit.org_id, &commit.credential_id)?;
+                if let Err(refused) = commit.recheck(fresh.as_ref().map(|(c, u)| (c, u))) {
+                    // Committed with the ceremony spent, as a failed attempt is.
+                    return Ok(Err(refused));
                 }
                 // MAX: a slower concurrent assertion can never move the counter back.
                 let changed = exec(
@@ -134,9 +139,12 @@ impl CredentialStore for SqliteStore {
                 if let Some(session) = &commit.session {
                     sessions::insert_session(tx, session)?;
                 }
-                audit::append(tx, &commit.audit)
+                audit::append(tx, &commit.audit)?;
+                Ok(fresh
+                    .map(|(_, owner)| owner)
+                    .ok_or_else(credential_not_found))
             })
-            .await
+            .await?
     }
 
     async fn get_credential(&self, org: &OrgId, id: &[u8]) -> Result<Option<Credential>> {
@@ -153,13 +161,7 @@ impl CredentialStore for SqliteStore {
     ) -> Result<Option<(Credential, User)>> {
         let (org, id) = (org.clone(), credential_id.to_vec());
         self.conns
-            .read(move |conn| {
-                let Some(credential) = credential_on(conn, &org, &id)? else {
-                    return Ok(None);
-                };
-                let owner = users::user_on(conn, &org, &credential.user_id)?;
-                Ok(owner.map(|user| (credential, user)))
-            })
+            .read(move |conn| subject_on(conn, &org, &id))
             .await
     }
 
@@ -287,6 +289,15 @@ fn count_for_user(conn: &Connection, org: &OrgId, user: &UserId) -> Result<i64> 
 }
 
 /// One credential of the org.
+/// The credential with its owner, or `None` when either is missing.
+fn subject_on(conn: &Connection, org: &OrgId, id: &[u8]) -> Result<Option<(Credential, User)>> {
+    let Some(credential) = credential_on(conn, org, id)? else {
+        return Ok(None);
+    };
+    let owner = users::user_on(conn, org, &credential.user_id)?;
+    Ok(owner.map(|user| (credential, user)))
+}
+
 pub(super) fn credential_on(
     conn: &Connection,
     org: &OrgId,

@@ -6,4 +6,5 @@ mod credentials;
 mod input;
 mod registration;
 mod sessions;
+mod stale;
 pub mod support;

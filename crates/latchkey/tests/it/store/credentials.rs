@@ -11,7 +11,7 @@ use latchkey_core::store::{AuthenticationCommit, Store};
 use latchkey_core::ErrorCode;
 
 use super::records::{
-    self, add_user, create_org, credential, event, org_with_passkey, registration, session, T0,
+    self, add_user, create_org, credential, event, org_with_passkey, registration, session, KEY, T0,
 };
 use super::support::each_backend;
 
@@ -231,6 +231,8 @@ async fn complete_authentication_updates_the_credential_and_creates_a_session() 
             org_id: org.id.clone(),
             ceremony: None,
             credential_id: b"k".to_vec(),
+            user_id: admin.id.clone(),
+            public_key_cose: KEY.to_vec(),
             sign_count: 4_000_000_000,
             backup_eligible: true,
             backup_state: true,
@@ -409,6 +411,8 @@ async fn delete_credential_revokes_the_sessions_it_created_and_no_others() {
                 org_id: org.id.clone(),
                 ceremony: None,
                 credential_id: id.to_vec(),
+                user_id: admin.id.clone(),
+                public_key_cose: KEY.to_vec(),
                 sign_count: 0,
                 backup_eligible: true,
                 backup_state: false,

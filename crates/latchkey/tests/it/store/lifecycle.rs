@@ -12,7 +12,7 @@ use latchkey_core::store::{AuthenticationCommit, Purged, Store};
 use latchkey_core::{CoreConfig, Latchkey};
 
 use super::records::{
-    add_user, create_org, credential, event, invitation, registration, session, T0,
+    add_user, create_org, credential, event, invitation, registration, session, KEY, T0,
 };
 use super::support::each_backend;
 
@@ -186,7 +186,9 @@ async fn signed_in(s: &dyn Store, user: &User, credential_id: &[u8]) -> Session 
         org_id: user.org_id.clone(),
         ceremony: None,
         credential_id: credential_id.to_vec(),
-        sign_count: 1,
+        user_id: user.id.clone(),
+        public_key_cose: KEY.to_vec(),
+        sign_count: 0,
         backup_eligible: true,
         backup_state: false,
         now: T0,

@@ -6,7 +6,7 @@ use latchkey_core::model::SigningKeyRecord;
 use latchkey_core::store::AuthenticationCommit;
 use latchkey_core::ErrorCode;
 
-use super::records::{create_org, credential, event, registration, session, T0};
+use super::records::{create_org, credential, event, registration, session, KEY, T0};
 use super::support::each_backend;
 
 #[tokio::test]
@@ -24,6 +24,8 @@ async fn revoke_session_reports_whether_a_live_session_was_revoked() {
             org_id: org.id.clone(),
             ceremony: None,
             credential_id: b"k".to_vec(),
+            user_id: admin.id.clone(),
+            public_key_cose: KEY.to_vec(),
             sign_count: 1,
             backup_eligible: true,
             backup_state: false,

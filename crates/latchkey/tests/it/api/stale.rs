@@ -1,0 +1,130 @@
+//! A ceremony by username seals the offered passkeys' keys and counters at
+//! its start and verifies against them without reading the store; whatever
+//! changed before its completion (the owner suspended, the passkey deleted,
+//! its counter moved by another sign-in) is caught by the commit's recheck.
+//! On both databases, since each store runs that recheck in its own way.
+
+use axum::http::Method;
+use latchkey_testkit::SoftAuthenticator;
+use serde_json::{json, Value};
+
+use super::support::{Org, Reply, TestApp, ORIGIN};
+use crate::store::support::fresh_postgres_url;
+
+/// The same app over SQLite and over PostgreSQL.
+async fn apps() -> Vec<(&'static str, TestApp)> {
+    let store = latchkey_store::open_postgres(&fresh_postgres_url().await)
+        .await
+        .unwrap();
+    let postgres = TestApp::with_store(store, tempfile::tempdir().unwrap()).await;
+    vec![("sqlite", TestApp::new().await), ("postgres", postgres)]
+}
+
+async fn start(app: &TestApp, org: &str, username: &str) -> Value {
+    let body = json!({"username": username});
+    app.post(&TestApp::url(org, "webauthn/challenge"), body)
+        .await
+        .expect_ok()
+        .clone()
+}
+
+async fn finish(app: &TestApp, org: &str, start: &Value, authn: &SoftAuthenticator) -> Reply {
+    let credential = authn.authenticate(&start["publicKey"], ORIGIN).unwrap();
+    let body = json!({"ceremonyId": start["ceremonyId"], "credential": credential});
+    app.post(&TestApp::url(org, "webauthn/verify"), body).await
+}
+
+/// A member with one passkey, and their user id.
+async fn member(app: &TestApp, org: &Org) -> (SoftAuthenticator, String) {
+    let bob = app
+        .invite_and_enrol(org, "bob@acme.example", "member")
+        .await;
+    let token = app.sign_in(&org.id, &bob, "bob@acme.example").await;
+    let mine = app
+        .get_auth(&TestApp::url(&org.id, "webauthn/credentials"), &token)
+        .await;
+    let id = mine.expect_ok()["items"][0]["userId"].as_str().unwrap();
+    (bob, id.to_owned())
+}
+
+#[tokio::test]
+async fn a_user_suspended_after_the_challenge_cannot_complete_it() {
+    for (db, app) in apps().await {
+        let org = app.org("Acme").await;
+        let (bob, bob_id) = member(&app, &org).await;
+        let started = start(&app, &org.id, "bob@acme.example").await;
+        app.call(
+            Method::PATCH,
+            &TestApp::url(&org.id, &format!("users/{bob_id}")),
+            Some(json!({"status": "suspended"})),
+            Some(&org.admin_token),
+        )
+        .await
+        .expect_ok();
+        let reply = finish(&app, &org.id, &started, &bob).await;
+        assert_eq!(reply.code(), "user_suspended", "{db}");
+        reply.expect_error(403, "user_suspended");
+    }
+}
+
+#[tokio::test]
+async fn a_passkey_deleted_after_the_challenge_cannot_complete_it() {
+    for (db, app) in apps().await {
+        let org = app.org("Acme").await;
+        let (bob, _) = member(&app, &org).await;
+        let started = start(&app, &org.id, "bob@acme.example").await;
+        let id = bob.last_credential_id().unwrap();
+        let path = format!("webauthn/credentials/{id}?override=true");
+        let deleted = app
+            .call(
+                Method::DELETE,
+                &TestApp::url(&org.id, &path),
+                None,
+                Some(&org.admin_token),
+            )
+            .await;
+        assert_eq!(deleted.status, 204, "{db}: {:?}", deleted.body);
+        let reply = finish(&app, &org.id, &started, &bob).await;
+        assert_eq!(reply.code(), "credential_not_found", "{db}");
+        reply.expect_error(404, "credential_not_found");
+    }
+}
+
+#[tokio::test]
+async fn a_counter_another_sign_in_moved_past_this_assertion_flags_the_passkey() {
+    for (db, app) in apps().await {
+        let org = app.org("Acme").await;
+        let (bob, _) = member(&app, &org).await;
+        // Both start on the same counter; the first is signed first (a lower
+        // count) but completed last, after the second moved the counter on.
+        let first = start(&app, &org.id, "bob@acme.example").await;
+        let second = start(&app, &org.id, "bob@acme.example").await;
+        let earlier = bob.authenticate(&first["publicKey"], ORIGIN).unwrap();
+        finish(&app, &org.id, &second, &bob).await.expect_ok();
+        let body = json!({"ceremonyId": first["ceremonyId"], "credential": earlier});
+        let reply = app
+            .post(&TestApp::url(&org.id, "webauthn/verify"), body)
+            .await;
+        assert_eq!(reply.code(), "sign_count_regression", "{db}");
+        let again = start(&app, &org.id, "bob@acme.example").await;
+        let reply = finish(&app, &org.id, &again, &bob).await;
+        assert_eq!(reply.code(), "credential_possibly_cloned", "{db}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_assertion_is_a_used_ceremony_not_a_clone() {
+    for (db, app) in apps().await {
+        let org = app.org("Acme").await;
+        let (bob, _) = member(&app, &org).await;
+        let started = start(&app, &org.id, "bob@acme.example").await;
+        let credential = bob.authenticate(&started["publicKey"], ORIGIN).unwrap();
+        let body = json!({"ceremonyId": started["ceremonyId"], "credential": credential});
+        let url = TestApp::url(&org.id, "webauthn/verify");
+        app.post(&url, body.clone()).await.expect_ok();
+        let replay = app.post(&url, body).await;
+        assert_eq!(replay.code(), "ceremony_already_used", "{db}");
+        let next = start(&app, &org.id, "bob@acme.example").await;
+        finish(&app, &org.id, &next, &bob).await.expect_ok();
+    }
+}
