@@ -118,6 +118,59 @@ async fn sqlite_0009_rebuilds_users_under_their_passkeys_when_the_store_opens() 
         .is_some());
 }
 
+/// 0010 rewrites users' role and status checks as comparisons: the users
+/// of 0009 stay, the same values are refused, and inserting a user no
+/// longer builds a temporary index of each list (`OpenEphemeral`).
+#[tokio::test]
+async fn sqlite_0010_keeps_users_and_checks_their_role_and_status_in_place() {
+    use sqlx::{ConnectOptions, Connection, Row};
+    let dir = tempfile::tempdir().unwrap();
+    old_sqlite_file(dir.path(), 9, &format!("{ORG_AND_USER}{PASSKEY_OF_USR_A}")).await;
+    let store = latchkey_store::open(None, dir.path()).await.unwrap();
+    let org = latchkey_core::ids::OrgId::parse("org_a").unwrap();
+    let user = latchkey_core::ids::UserId::parse("usr_a").unwrap();
+    let found = store.get_user(&org, &user).await.unwrap().unwrap();
+    assert_eq!(found.role, latchkey_core::model::Role::Admin);
+    assert_eq!(store.user_credentials(&org, &user).await.unwrap().len(), 1);
+
+    let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
+        .filename(dir.path().join(SQLITE_FILE_NAME))
+        .connect()
+        .await
+        .unwrap();
+    let insert = "INSERT INTO users (id, org_id, username, display_name, role, kind, status, \
+                  user_handle, created_at) VALUES ('usr_b', 'org_a', 'bo', 'Bo', ?, 'human', ?, x'bb', 1)";
+    let plan = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {insert}")))
+        .bind("member")
+        .bind("active")
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+    let ops: Vec<String> = plan.iter().map(|r| r.get::<String, _>(1)).collect();
+    assert!(!ops.iter().any(|op| op == "OpenEphemeral"), "{ops:?}");
+    for (role, status) in [("owner", "active"), ("member", "gone")] {
+        let refused = sqlx::query(sqlx::AssertSqlSafe(insert))
+            .bind(role)
+            .bind(status)
+            .execute(&mut conn)
+            .await;
+        assert!(refused.is_err(), "{role} / {status} was accepted");
+    }
+    for (role, status) in [("super_admin", "invited"), ("approver", "suspended")] {
+        let b = format!("usr_{role}");
+        let accepted = insert
+            .replace("'usr_b'", &format!("'{b}'"))
+            .replace("'bo'", &format!("'{b}'"));
+        sqlx::query(sqlx::AssertSqlSafe(accepted))
+            .bind(role)
+            .bind(status)
+            .execute(&mut conn)
+            .await
+            .unwrap_or_else(|e| panic!("{role} / {status}: {e}"));
+    }
+    conn.close().await.unwrap();
+}
+
 /// The rebuild runs with foreign keys off, so the store checks them all
 /// once it has migrated: a passkey whose user is missing (written by a
 /// tool with foreign keys off) stops the start instead of going unnoticed.
