@@ -4,8 +4,9 @@
 -- every UPDATE of that column): users' role (four values) and status (three)
 -- made each sign-up open two ephemeral b-trees, each with its own page cache
 -- allocated and freed, which perf put at ~10 % of a registration's CPU
--- (page faults, madvise). The same constraints as comparisons joined by OR
--- are evaluated in place. Nothing else changes: same columns, key, index and
+-- (page faults, madvise; alternated, registrations took 5 % less CPU
+-- without). The same constraints as comparisons joined by OR are
+-- evaluated in place. Nothing else changes: same columns, key, index and
 -- accepted values; two-value lists (kind) SQLite already compares in place.
 -- PostgreSQL tests its lists in place: its 0010 does nothing.
 --
