@@ -47,21 +47,30 @@ async fn member(app: &TestApp, org: &Org) -> (SoftAuthenticator, String) {
     (bob, id.to_owned())
 }
 
+/// What an admin does to Bob or his passkey (method, path under the org,
+/// body), given his user id and passkey id.
+type AdminAct = fn(&str, &str) -> (Method, String, Option<Value>);
+
+/// Bob starts a sign-in by username, the admin acts, then Bob completes it.
+async fn interrupted(app: &TestApp, db: &str, act: AdminAct) -> Reply {
+    let org = app.org("Acme").await;
+    let (bob, bob_id) = member(app, &org).await;
+    let started = start(app, &org.id, "bob@acme.example").await;
+    let (method, path, body) = act(&bob_id, &bob.last_credential_id().unwrap());
+    let url = TestApp::url(&org.id, &path);
+    let done = app.call(method, &url, body, Some(&org.admin_token)).await;
+    assert!(done.status.is_success(), "{db}: {:?}", done.body);
+    finish(app, &org.id, &started, &bob).await
+}
+
 #[tokio::test]
 async fn a_user_suspended_after_the_challenge_cannot_complete_it() {
     for (db, app) in apps().await {
-        let org = app.org("Acme").await;
-        let (bob, bob_id) = member(&app, &org).await;
-        let started = start(&app, &org.id, "bob@acme.example").await;
-        app.call(
-            Method::PATCH,
-            &TestApp::url(&org.id, &format!("users/{bob_id}")),
-            Some(json!({"status": "suspended"})),
-            Some(&org.admin_token),
-        )
-        .await
-        .expect_ok();
-        let reply = finish(&app, &org.id, &started, &bob).await;
+        let suspend: AdminAct = |user, _| {
+            let body = json!({"status": "suspended"});
+            (Method::PATCH, format!("users/{user}"), Some(body))
+        };
+        let reply = interrupted(&app, db, suspend).await;
         assert_eq!(reply.code(), "user_suspended", "{db}");
         reply.expect_error(403, "user_suspended");
     }
@@ -70,21 +79,11 @@ async fn a_user_suspended_after_the_challenge_cannot_complete_it() {
 #[tokio::test]
 async fn a_passkey_deleted_after_the_challenge_cannot_complete_it() {
     for (db, app) in apps().await {
-        let org = app.org("Acme").await;
-        let (bob, _) = member(&app, &org).await;
-        let started = start(&app, &org.id, "bob@acme.example").await;
-        let id = bob.last_credential_id().unwrap();
-        let path = format!("webauthn/credentials/{id}?override=true");
-        let deleted = app
-            .call(
-                Method::DELETE,
-                &TestApp::url(&org.id, &path),
-                None,
-                Some(&org.admin_token),
-            )
-            .await;
-        assert_eq!(deleted.status, 204, "{db}: {:?}", deleted.body);
-        let reply = finish(&app, &org.id, &started, &bob).await;
+        let delete: AdminAct = |_, passkey| {
+            let path = format!("webauthn/credentials/{passkey}?override=true");
+            (Method::DELETE, path, None)
+        };
+        let reply = interrupted(&app, db, delete).await;
         assert_eq!(reply.code(), "credential_not_found", "{db}");
         reply.expect_error(404, "credential_not_found");
     }
