@@ -5,7 +5,7 @@
 //! one org ran one commit at a time. So a node sends its completions to
 //! [`WORKERS`] tasks; each takes every completion waiting (up to
 //! [`MAX_BATCH`]) and commits them in one transaction. The batch's sign-ins
-//! go first, all together, three statements whatever their number (see
+//! go first, all together, four statements whatever their number (see
 //! [`super::signins`]; a refused one leaves at most its ceremony spent, as
 //! any failed attempt does, so none needs a savepoint).
 //! Every other completion runs in its own savepoint (sqlx's nested

@@ -3,10 +3,9 @@
 //! every session, each over arrays (`unnest`). Run one by one, a sign-in
 //! cost three round trips inside the batch's transaction, and under load
 //! the completion workers' backends sat `idle in transaction` waiting for
-//! them; now a batch of any size costs three.
-//!
-//! Between the spend and the counters, one more statement reads the
-//! passkeys with their owners for [`AuthenticationCommit::recheck`].
+//! them; now a batch of any size costs three, and a fourth between the
+//! spend and the counters reads the passkeys with their owners for
+//! [`AuthenticationCommit::recheck`].
 //!
 //! Each sign-in still gets its own answer, as if run alone in batch order:
 //! only the first spend of a ceremony wins (the others are
