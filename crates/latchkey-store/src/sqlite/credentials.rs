@@ -288,7 +288,6 @@ fn count_for_user(conn: &Connection, org: &OrgId, user: &UserId) -> Result<i64> 
     )
 }
 
-/// One credential of the org.
 /// The credential with its owner, or `None` when either is missing.
 fn subject_on(conn: &Connection, org: &OrgId, id: &[u8]) -> Result<Option<(Credential, User)>> {
     let Some(credential) = credential_on(conn, org, id)? else {
@@ -298,6 +297,7 @@ fn subject_on(conn: &Connection, org: &OrgId, id: &[u8]) -> Result<Option<(Crede
     Ok(owner.map(|user| (credential, user)))
 }
 
+/// One credential of the org.
 pub(super) fn credential_on(
     conn: &Connection,
     org: &OrgId,
