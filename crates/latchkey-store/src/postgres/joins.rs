@@ -31,15 +31,6 @@ static WITH_CREDENTIALS: LazyLock<String> = LazyLock::new(|| {
     )
 });
 
-static SUBJECT: LazyLock<String> = LazyLock::new(|| {
-    format!(
-        "SELECT {}, {} FROM credentials c JOIN users u \
-         ON u.org_id = c.org_id AND u.id = c.user_id WHERE c.org_id = $1 AND c.id = $2",
-        qualified("u", user_columns!()),
-        qualified("c", credential_columns!()),
-    )
-});
-
 static SUBJECTS: LazyLock<String> = LazyLock::new(|| {
     format!(
         "SELECT {}, {} FROM credentials c JOIN users u \
@@ -108,14 +99,9 @@ pub(super) async fn assertion_subject(
     org: &OrgId,
     credential_id: &[u8],
 ) -> Result<Option<(Credential, User)>> {
-    let row = sqlx::query(SUBJECT.as_str())
-        .bind(org.as_str())
-        .bind(credential_id)
-        .fetch_optional(pool)
-        .await
-        .db()?;
-    row.map(|row| Ok((credential_at(&row)?, user_at(&row)?)))
-        .transpose()
+    let mut conn = pool.acquire().await.db()?;
+    let mut found = subjects_in(&mut conn, &[credential_id]).await?;
+    Ok(found.remove(&(org.to_string(), credential_id.to_vec())))
 }
 
 fn user_at(row: &PgRow) -> Result<User> {

@@ -5,14 +5,14 @@ use serde_json::{json, Value};
 
 use super::support::{Reply, TestApp, ORIGIN};
 
-async fn challenge(app: &TestApp, org: &str, body: Value) -> Value {
+pub(super) async fn challenge(app: &TestApp, org: &str, body: Value) -> Value {
     app.post(&TestApp::url(org, "webauthn/challenge"), body)
         .await
         .expect_ok()
         .clone()
 }
 
-async fn verify(app: &TestApp, org: &str, start: &Value, credential: Value) -> Reply {
+pub(super) async fn verify(app: &TestApp, org: &str, start: &Value, credential: Value) -> Reply {
     let body = json!({"ceremonyId": start["ceremonyId"], "credential": credential});
     app.post(&TestApp::url(org, "webauthn/verify"), body).await
 }

@@ -8,6 +8,7 @@ use axum::http::Method;
 use latchkey_testkit::SoftAuthenticator;
 use serde_json::{json, Value};
 
+use super::authentication::{challenge, verify};
 use super::support::{Org, Reply, TestApp, ORIGIN};
 use crate::store::support::fresh_postgres_url;
 
@@ -20,18 +21,14 @@ async fn apps() -> Vec<(&'static str, TestApp)> {
     vec![("sqlite", TestApp::new().await), ("postgres", postgres)]
 }
 
-async fn start(app: &TestApp, org: &str, username: &str) -> Value {
-    let body = json!({"username": username});
-    app.post(&TestApp::url(org, "webauthn/challenge"), body)
-        .await
-        .expect_ok()
-        .clone()
+/// A challenge for Bob by username.
+async fn start(app: &TestApp, org: &str) -> Value {
+    challenge(app, org, json!({"username": "bob@acme.example"})).await
 }
 
 async fn finish(app: &TestApp, org: &str, start: &Value, authn: &SoftAuthenticator) -> Reply {
     let credential = authn.authenticate(&start["publicKey"], ORIGIN).unwrap();
-    let body = json!({"ceremonyId": start["ceremonyId"], "credential": credential});
-    app.post(&TestApp::url(org, "webauthn/verify"), body).await
+    verify(app, org, start, credential).await
 }
 
 /// A member with one passkey, and their user id.
@@ -55,7 +52,7 @@ type AdminAct = fn(&str, &str) -> (Method, String, Option<Value>);
 async fn interrupted(app: &TestApp, db: &str, act: AdminAct) -> Reply {
     let org = app.org("Acme").await;
     let (bob, bob_id) = member(app, &org).await;
-    let started = start(app, &org.id, "bob@acme.example").await;
+    let started = start(app, &org.id).await;
     let (method, path, body) = act(&bob_id, &bob.last_credential_id().unwrap());
     let url = TestApp::url(&org.id, &path);
     let done = app.call(method, &url, body, Some(&org.admin_token)).await;
@@ -96,16 +93,13 @@ async fn a_counter_another_sign_in_moved_past_this_assertion_flags_the_passkey()
         let (bob, _) = member(&app, &org).await;
         // Both start on the same counter; the first is signed first (a lower
         // count) but completed last, after the second moved the counter on.
-        let first = start(&app, &org.id, "bob@acme.example").await;
-        let second = start(&app, &org.id, "bob@acme.example").await;
+        let first = start(&app, &org.id).await;
+        let second = start(&app, &org.id).await;
         let earlier = bob.authenticate(&first["publicKey"], ORIGIN).unwrap();
         finish(&app, &org.id, &second, &bob).await.expect_ok();
-        let body = json!({"ceremonyId": first["ceremonyId"], "credential": earlier});
-        let reply = app
-            .post(&TestApp::url(&org.id, "webauthn/verify"), body)
-            .await;
+        let reply = verify(&app, &org.id, &first, earlier).await;
         assert_eq!(reply.code(), "sign_count_regression", "{db}");
-        let again = start(&app, &org.id, "bob@acme.example").await;
+        let again = start(&app, &org.id).await;
         let reply = finish(&app, &org.id, &again, &bob).await;
         assert_eq!(reply.code(), "credential_possibly_cloned", "{db}");
     }
@@ -116,14 +110,14 @@ async fn a_replayed_assertion_is_a_used_ceremony_not_a_clone() {
     for (db, app) in apps().await {
         let org = app.org("Acme").await;
         let (bob, _) = member(&app, &org).await;
-        let started = start(&app, &org.id, "bob@acme.example").await;
+        let started = start(&app, &org.id).await;
         let credential = bob.authenticate(&started["publicKey"], ORIGIN).unwrap();
-        let body = json!({"ceremonyId": started["ceremonyId"], "credential": credential});
-        let url = TestApp::url(&org.id, "webauthn/verify");
-        app.post(&url, body.clone()).await.expect_ok();
-        let replay = app.post(&url, body).await;
+        verify(&app, &org.id, &started, credential.clone())
+            .await
+            .expect_ok();
+        let replay = verify(&app, &org.id, &started, credential).await;
         assert_eq!(replay.code(), "ceremony_already_used", "{db}");
-        let next = start(&app, &org.id, "bob@acme.example").await;
+        let next = start(&app, &org.id).await;
         finish(&app, &org.id, &next, &bob).await.expect_ok();
     }
 }
