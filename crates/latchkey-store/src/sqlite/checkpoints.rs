@@ -91,7 +91,7 @@ impl Checkpoints {
         let done = Arc::new(AtomicBool::new(false));
         let flag = done.clone();
         std::thread::Builder::new()
-            .name("latchkey-sqlite-checkpoint".to_owned())
+            .name("latchkey-ckpt".to_owned())
             .spawn(move || checkpointer(conn, asks, flag))
             .map_err(Error::internal)?;
         Ok(Checkpoints {

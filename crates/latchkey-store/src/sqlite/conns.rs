@@ -70,7 +70,9 @@ impl Conns {
         let writer = Arc::new(Mutex::new(writer));
         let (jobs, queue) = mpsc::channel();
         let owned = writer.clone();
-        spawn("latchkey-sqlite-writer", move || {
+        // Linux keeps 15 bytes of a thread name: this and "latchkey-ckpt"
+        // stay apart in top and perf.
+        spawn("latchkey-writer", move || {
             writer::run(owned, queue, checkpoints)
         })?;
         Ok(Conns {
