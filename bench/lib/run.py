@@ -52,6 +52,9 @@ def parse_args():
     p.add_argument("--base-port", type=int, default=int(env("BASE_PORT", "18080")))
     p.add_argument("--out-dir", default=None,
                    help="where runs.jsonl and the logs go (default bench/out/<stamp>)")
+    p.add_argument("--latency-logs", action="store_true",
+                   help="also write each run's ceremonies (end_ms,latency_ms) to "
+                        "<out-dir>/<target>/latency-<scenario>-<n>.csv")
     p.add_argument("--pg-url", default=env("PG_URL", "postgres://postgres@127.0.0.1:5432"),
                    help="PostgreSQL server URL without a database; a fresh database is made per run")
     a = p.parse_args()
@@ -85,6 +88,9 @@ def run_once(a, server, scenario, enrol):
            "--users", str(a.users), "--duration", a.duration, "--warmup", a.warmup,
            "--alg", a.alg, "--attestation", a.attestation, "--label", server.name,
            "--abandoned", str(a.abandoned)]
+    if a.latency_logs:
+        runs = len([f for f in os.listdir(server.dir) if f.startswith(f"latency-{scenario}-")])
+        cmd += ["--latency-log", os.path.join(server.dir, f"latency-{scenario}-{runs + 1}.csv")]
     if enrol and server.enrol_token:
         # One argument: a base64url token may start with '-'.
         cmd += [f"--enrol-token={server.enrol_token}"]

@@ -2,6 +2,7 @@
 //! and all of them are echoed in the final `RESULT` line, so a figure can
 //! always be traced back to the settings that produced it.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -56,6 +57,11 @@ pub struct Args {
     /// A label for the target, copied into the RESULT line.
     #[arg(long, default_value = "")]
     pub label: String,
+    /// Also write every measured ceremony to this CSV file (`end_ms,
+    /// latency_ms`, from the start of the measured window), to see whether
+    /// the slow ones come together (a stall) or spread out (queueing).
+    #[arg(long)]
+    pub latency_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -16,7 +16,7 @@ mod scenario;
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 
 use crate::api::Api;
@@ -71,5 +71,10 @@ async fn main() -> Result<()> {
     );
     let stats = scenario::run(&api, &args, users, &run_id).await?;
     stats.print(&args, args.duration);
+    if let Some(path) = &args.latency_log {
+        stats
+            .write_timeline(path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
     Ok(())
 }

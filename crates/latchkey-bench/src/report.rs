@@ -4,6 +4,9 @@
 //! to three significant digits however long the run.
 
 use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::time::Duration;
 
 use clap::ValueEnum;
@@ -21,6 +24,9 @@ pub struct Stats {
     pub latency: Histogram<u64>,
     pub ok: u64,
     pub errors: BTreeMap<String, u64>,
+    /// Each successful ceremony's (end, latency) in µs, the end counted from
+    /// the start of the measured window; kept only for `--latency-log`.
+    pub timeline: Option<Vec<(u64, u64)>>,
 }
 
 impl Stats {
@@ -30,15 +36,32 @@ impl Stats {
             latency: Histogram::new_with_bounds(1, MAX_MICROS, 3).expect("valid histogram bounds"),
             ok: 0,
             errors: BTreeMap::new(),
+            timeline: None,
         }
+    }
+
+    /// Stats that also keep the timeline of their ceremonies, if asked.
+    pub fn with_timeline(keep: bool) -> Self {
+        Stats {
+            timeline: keep.then(Vec::new),
+            ..Stats::new()
+        }
+    }
+
+    /// Records a ceremony that ended `at` into the measured window.
+    pub fn record_at(&mut self, outcome: Result<(), Failure>, took: Duration, at: Duration) {
+        if let (Ok(()), Some(timeline)) = (&outcome, &mut self.timeline) {
+            timeline.push((micros(at), micros(took)));
+        }
+        self.record(outcome, took);
     }
 
     pub fn record(&mut self, outcome: Result<(), Failure>, took: Duration) {
         match outcome {
             Ok(()) => {
                 self.ok += 1;
-                let micros = u64::try_from(took.as_micros()).unwrap_or(MAX_MICROS);
-                self.latency.saturating_record(micros.clamp(1, MAX_MICROS));
+                self.latency
+                    .saturating_record(micros(took).clamp(1, MAX_MICROS));
             }
             Err(Failure(kind)) => *self.errors.entry(kind).or_default() += 1,
         }
@@ -51,6 +74,26 @@ impl Stats {
         for (kind, n) in other.errors {
             *self.errors.entry(kind).or_default() += n;
         }
+        if let (Some(mine), Some(theirs)) = (&mut self.timeline, other.timeline) {
+            mine.extend(theirs);
+        }
+    }
+
+    /// Writes the timeline as CSV, in order of ending.
+    pub fn write_timeline(&self, path: &Path) -> std::io::Result<()> {
+        let mut rows = self.timeline.clone().unwrap_or_default();
+        rows.sort_unstable();
+        let mut out = BufWriter::new(File::create(path)?);
+        writeln!(out, "end_ms,latency_ms")?;
+        for (end, latency) in rows {
+            writeln!(
+                out,
+                "{:.3},{:.3}",
+                end as f64 / 1000.0,
+                latency as f64 / 1000.0
+            )?;
+        }
+        out.flush()
     }
 
     pub fn error_count(&self) -> u64 {
@@ -116,6 +159,10 @@ impl Stats {
     }
 }
 
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(MAX_MICROS)
+}
+
 /// The flag spelling of an enum value (`auth-username`), as the user typed it.
 fn value_name(value: impl ValueEnum) -> String {
     value
@@ -151,5 +198,24 @@ mod tests {
         assert_eq!(a.errors["verify: HTTP 400 bad_signature"], 2);
         assert_eq!(a.latency.len(), 2);
         assert!(a.millis_at(1.0) >= 3.9);
+        assert!(a.timeline.is_none());
+    }
+
+    #[test]
+    fn the_timeline_keeps_successes_in_order_of_ending() {
+        let ms = Duration::from_millis;
+        let mut a = Stats::with_timeline(true);
+        a.record_at(Ok(()), ms(5), ms(30));
+        a.record_at(Err(Failure("challenge: timeout".into())), ms(9), ms(31));
+        let mut b = Stats::with_timeline(true);
+        b.record_at(Ok(()), Duration::from_micros(2_500), ms(10));
+        a.merge(b);
+        let path = std::env::temp_dir().join(format!("latency-{}.csv", std::process::id()));
+        a.write_timeline(&path).unwrap();
+        let csv = std::fs::read_to_string(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(csv, "end_ms,latency_ms\n10.000,2.500\n30.000,5.000\n");
+        assert_eq!(a.ok, 2);
+        assert_eq!(a.error_count(), 1);
     }
 }

@@ -126,7 +126,9 @@ pub async fn run(api: &Api, args: &Args, users: Vec<User>, run_id: &str) -> Resu
     // exactly the measured window, leaving out setup and warmup.
     tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
-        println!("MEASURE start");
+        // The clock `perf record -k CLOCK_MONOTONIC` stamps its events
+        // with, so a `--latency-log` can be lined up with a trace.
+        println!("MEASURE start monotonic={:.6}", monotonic_secs());
         tokio::time::sleep_until(end.into()).await;
         println!("MEASURE end");
     });
@@ -140,10 +142,11 @@ pub async fn run(api: &Api, args: &Args, users: Vec<User>, run_id: &str) -> Resu
             scenario: args.scenario,
             config: args.authenticator_config(),
             run_id: run_id.to_owned(),
+            timeline: args.latency_log.is_some(),
         };
         tasks.spawn(async move { worker.run(measure_from, end).await });
     }
-    let mut stats = Stats::new();
+    let mut stats = Stats::with_timeline(args.latency_log.is_some());
     while let Some(done) = tasks.join_next().await {
         stats.merge(done.context("a worker panicked")?);
     }
@@ -158,11 +161,12 @@ struct Worker {
     scenario: Scenario,
     config: Config,
     run_id: String,
+    timeline: bool,
 }
 
 impl Worker {
     async fn run(self, measure_from: Instant, end: Instant) -> Stats {
-        let mut stats = Stats::new();
+        let mut stats = Stats::with_timeline(self.timeline);
         let mine: Vec<&User> = self
             .users
             .iter()
@@ -179,7 +183,7 @@ impl Worker {
             };
             let ended = Instant::now();
             if ended >= measure_from && ended <= end {
-                stats.record(outcome, ended - began);
+                stats.record_at(outcome, ended - began, ended - measure_from);
             }
             n += 1;
         }
@@ -200,6 +204,20 @@ impl Worker {
         let username = by_name.then_some(user.username.as_str());
         self.api.authenticate(&user.authn, username).await
     }
+}
+
+/// CLOCK_MONOTONIC in seconds (std's `Instant` reads it but doesn't show it).
+fn monotonic_secs() -> f64 {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `now` is a valid, writable timespec for the call's duration.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
+    if rc != 0 {
+        return f64::NAN;
+    }
+    now.tv_sec as f64 + now.tv_nsec as f64 / 1e9
 }
 
 /// How long setup took, for the log.
