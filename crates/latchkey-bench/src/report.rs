@@ -79,9 +79,10 @@ impl Stats {
         }
     }
 
-    /// Writes the timeline as CSV, in order of ending.
-    pub fn write_timeline(&self, path: &Path) -> std::io::Result<()> {
-        let mut rows = self.timeline.clone().unwrap_or_default();
+    /// Writes the timeline as CSV, in order of ending (the run's last use
+    /// of its stats).
+    pub fn write_timeline(self, path: &Path) -> std::io::Result<()> {
+        let mut rows = self.timeline.unwrap_or_default();
         rows.sort_unstable();
         let mut out = BufWriter::new(File::create(path)?);
         writeln!(out, "end_ms,latency_ms")?;
@@ -210,12 +211,12 @@ mod tests {
         let mut b = Stats::with_timeline(true);
         b.record_at(Ok(()), Duration::from_micros(2_500), ms(10));
         a.merge(b);
+        assert_eq!(a.ok, 2);
+        assert_eq!(a.error_count(), 1);
         let path = std::env::temp_dir().join(format!("latency-{}.csv", std::process::id()));
         a.write_timeline(&path).unwrap();
         let csv = std::fs::read_to_string(&path).unwrap();
         std::fs::remove_file(&path).unwrap();
         assert_eq!(csv, "end_ms,latency_ms\n10.000,2.500\n30.000,5.000\n");
-        assert_eq!(a.ok, 2);
-        assert_eq!(a.error_count(), 1);
     }
 }
