@@ -7,7 +7,7 @@ taken on both CPUs on the same clock (the server on CPU 0 and the load
 generator on CPU 1, as `bench/run.sh` pins them):
 
     perf record -k CLOCK_MONOTONIC -e sched:sched_switch -a -o sched.data -- sleep 12
-    perf script -i sched.data -F cpu,tid,time,event,trace > sched.txt
+    perf script -i sched.data -F cpu,pid,tid,time,event,trace > sched.txt
     python3 bench/lib/stalls.py latency.csv loadgen.log sched.txt
 
 Ceremonies at or above the p99 that ended within 5 ms of each other form a
@@ -15,31 +15,53 @@ cluster; a cluster of 8 or more is a stall (many ceremonies held up at
 once) rather than queueing. For each stall inside the trace, it prints what
 ran on each CPU meanwhile, and a cause: `checkpointer` (Latchkey's
 `latchkey-ckpt` thread ran >= 3 ms), `machine` (processes other than the
-server, the load generator and perf ran >= 3 ms), `io-wait` (the server's
+server, the load generator and perf ran >= 3 ms; told apart by process, as
+other programs' threads may share names with ours, such as tokio's
+`tokio-rt-worker`), `io-wait` (the server's
 CPU idled >= 3 ms while requests waited: a thread blocked in the kernel,
-such as the writer's fsyncs when it rewinds the WAL), or `other`.
+such as the writer's fsyncs when it rewinds the WAL), or `other`. Such a
+trace keeps few of the idle task's own switches: where a switch is missing,
+who ran is shown as `unknown` and counts for no cause.
 """
 import collections
 import re
 import sys
 
-OURS = ("tokio-rt-worker", "latchkey", "swapper", "perf")
+SERVER_THREADS = ("latchkey-writer", "latchkey-ckpt")
+UNKNOWN = "unknown"
+SWITCH = re.compile(
+    r"\s*(\d+)/(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch: "
+    r"prev_comm=(.+?) prev_pid=\d+ .*next_comm=(.+?) next_pid=(\d+)")
 
 
 def load(csv_path, log_path, trace_path):
+    """The ceremonies, and per CPU who ran when: [(from_ms, to_ms, process, "comm/tid")]."""
     rows = [tuple(map(float, line.split(","))) for line in open(csv_path).read().split("\n")[1:] if line]
-    start = float(re.search(r"MEASURE start monotonic=([\d.]+)", open(log_path).read()).group(1))
-    runs = collections.defaultdict(list)  # cpu -> [(from_ms, to_ms, "comm/tid")]
-    last = {}
+    if not rows:
+        sys.exit(f"{csv_path}: no ceremonies")
+    m = re.search(r"MEASURE start monotonic=([\d.]+) pid=(\d+)", open(log_path).read())
+    if not m:
+        sys.exit(f"{log_path}: no 'MEASURE start monotonic=… pid=…' line")
+    start, loadgen = float(m.group(1)), m.group(2)
+    runs, server, last = collections.defaultdict(list), set(), {}
     for line in open(trace_path):
-        m = re.match(r"\s*(\d+)\s+\[(\d+)\]\s+([\d.]+):\s+sched:sched_switch:.*next_comm=(.+?) next_pid=(\d+)", line)
+        m = SWITCH.match(line)
         if not m:
             continue
-        cpu, t = int(m.group(2)), (float(m.group(3)) - start) * 1000
+        process, tid, cpu, comm = m.group(1), m.group(2), int(m.group(3)), m.group(5)
+        t = (float(m.group(4)) - start) * 1000
         if cpu in last:
-            runs[cpu].append((last[cpu][0], t, last[cpu][1]))
-        last[cpu] = (t, f"{m.group(4)}/{m.group(5)}")
-    return rows, runs
+            since, came = last[cpu]
+            # The task the last switch brought in ran until this one, unless
+            # a switch between them is missing from the trace (perf keeps few
+            # of the idle task's): then who ran when is unknown.
+            who = f"{comm}/{tid}" if came == tid else UNKNOWN
+            runs[cpu].append((since, t, process if came == tid else None, who))
+        last[cpu] = (t, m.group(7))
+        if comm in SERVER_THREADS:
+            server.add(process)
+    # The idle task is ours too: an idle CPU is what io-wait looks for.
+    return rows, runs, server | {loadgen, "0"}
 
 
 def clusters(rows):
@@ -54,18 +76,21 @@ def clusters(rows):
     return p99, found + [current]
 
 
-def occupancy(runs, a, b):
-    taken = collections.Counter()
-    for x, y, who in runs:
+def occupancy(runs, a, b, ours):
+    """Who ran between a and b (ms), and how long the others (not the
+    server, the load generator, the idle task or perf) ran."""
+    taken, others = collections.Counter(), 0.0
+    for x, y, process, who in runs:
         overlap = min(b, y) - max(a, x)
         if overlap > 0:
             taken[who] += overlap
-    return taken
+            if process is not None and process not in ours and not who.startswith("perf/"):
+                others += overlap
+    return taken, others
 
 
-def cause(cpu0, cpu1):
+def cause(cpu0, cpu1, machine):
     ckpt = sum(v for k, v in cpu0.items() if k.startswith("latchkey-ckpt"))
-    machine = sum(v for k, v in list(cpu0.items()) + list(cpu1.items()) if not k.startswith(OURS))
     idle = sum(v for k, v in cpu0.items() if k.startswith("swapper"))
     if ckpt >= 3:
         return "checkpointer" if machine < 3 else "checkpointer+machine"
@@ -75,7 +100,7 @@ def cause(cpu0, cpu1):
 
 
 def main():
-    rows, runs = load(*sys.argv[1:4])
+    rows, runs, ours = load(*sys.argv[1:4])
     p99, found = clusters(rows)
     lo = max(min(r[0] for r in runs[c]) for c in runs)
     hi = min(max(r[1] for r in runs[c]) for c in runs)
@@ -89,8 +114,8 @@ def main():
         # Where the cluster's ceremonies overlap: the stall itself.
         s, f = max(e - l for e, l in c), min(e for e, _ in c)
         s, f = min(s, f) - 5, max(s, f)
-        cpu0, cpu1 = occupancy(runs[0], s, f), occupancy(runs[1], s, f)
-        why = cause(cpu0, cpu1)
+        (cpu0, others0), (cpu1, others1) = occupancy(runs[0], s, f, ours), occupancy(runs[1], s, f, ours)
+        why = cause(cpu0, cpu1, others0 + others1)
         causes[why] += len(c)
         top = lambda o: ", ".join(f"{k} {v:.1f}" for k, v in o.most_common(4) if v >= 0.5)
         print(f"{len(c):3d} slow at {s:8.1f}-{f:8.1f} ms  {why:21s} CPU0: {top(cpu0)} | CPU1: {top(cpu1)}")

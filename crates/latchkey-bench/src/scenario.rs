@@ -127,8 +127,10 @@ pub async fn run(api: &Api, args: &Args, users: Vec<User>, run_id: &str) -> Resu
     tokio::spawn(async move {
         tokio::time::sleep_until(measure_from.into()).await;
         // The clock `perf record -k CLOCK_MONOTONIC` stamps its events
-        // with, so a `--latency-log` can be lined up with a trace.
-        println!("MEASURE start monotonic={:.6}", monotonic_secs());
+        // with, and this process, so a `--latency-log` can be lined up with
+        // a trace (bench/lib/stalls.py).
+        let pid = std::process::id();
+        println!("MEASURE start monotonic={:.6} pid={pid}", monotonic_secs());
         tokio::time::sleep_until(end.into()).await;
         println!("MEASURE end");
     });
