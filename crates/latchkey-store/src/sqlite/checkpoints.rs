@@ -26,11 +26,14 @@
 //! the copying as it was and makes the pause eight times rarer, for a WAL
 //! file of up to ~130 MiB instead of ~20.
 //!
-//! Measured and not kept (bench/RESULTS.md, 2026-12-03): checkpointing
-//! every 16,000 frames, and a first pass at nice 10. Both looked good in
-//! short runs on a small database (sign-ins' p99 −25 %); in the full
-//! benchmark, whose database grows by ~100,000 users per registration run,
-//! registrations' p99 went from 27 to 42–69 ms.
+//! The checkpointer runs at nice 5: its passes are CPU bursts on the
+//! server's busy core, and at equal weight they held up every request in
+//! flight (most of the p99 tail, bench/RESULTS.md, 2026-12-04). In two
+//! alternated full runs every scenario's p99 fell by 2–13 %, registrations'
+//! included. Measured and not kept (2026-12-03): checkpointing every 16,000
+//! frames with a first pass at nice 10. It looked good in short runs on a
+//! small database; in the full benchmark, whose database grows by ~100,000
+//! users per registration run, registrations' p99 went from 27 to 42–69 ms.
 
 use std::cell::Cell;
 use std::ffi::c_int;
@@ -51,6 +54,9 @@ const REWIND_FRAMES: i32 = 8 * CHECKPOINT_FRAMES;
 const MAX_PASSES: usize = 4;
 /// Frames appended during a pass below which no further pass is made.
 const FRAMES_LEFT_TO_WRITER: i64 = 64;
+/// Nice levels the checkpointer thread takes below the others.
+#[cfg(target_os = "linux")]
+const NICE_INCREMENT: i32 = 5;
 
 thread_local! {
     /// Frames in the WAL after this thread's last commit (SQLite's WAL hook
@@ -142,6 +148,7 @@ impl Checkpoints {
 /// Copies the WAL back whenever asked, in passes before a rewind (see the
 /// module notes), until the writer thread ends.
 fn checkpointer(conn: Connection, asks: Receiver<bool>, done: Arc<AtomicBool>) {
+    yield_to_requests();
     while let Ok(rewind) = asks.recv() {
         let passes = if rewind { MAX_PASSES } else { 1 };
         let mut copied_up_to = 0;
@@ -159,6 +166,21 @@ fn checkpointer(conn: Connection, asks: Receiver<bool>, done: Arc<AtomicBool>) {
             }
         }
         done.store(true, Ordering::Release);
+    }
+}
+
+/// Lowers this thread's priority by [`NICE_INCREMENT`]: a pass is a burst
+/// of 4–8 ms of copying and writeback (kernel time, nearly all of it) on
+/// the core the request and writer threads share; at equal weight it took
+/// a third of that core for the length of the burst, and the requests in
+/// flight waited. Niced, it still runs whenever they wait, and about a
+/// seventh to a quarter of the core while they don't.
+fn yield_to_requests() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: `nice` only changes the calling thread's priority (Linux
+        // keeps it per thread).
+        let _ = unsafe { libc::nice(NICE_INCREMENT) };
     }
 }
 
