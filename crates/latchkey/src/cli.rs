@@ -4,13 +4,13 @@
 
 use std::path::PathBuf;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 
 use crate::admin::{self, Invite, OrgCreate};
-use crate::config::{self, Layer};
+use crate::config::{self, Config, Layer};
 use crate::settings::{self, OrgSettingsArgs};
-use crate::{logging, ops, serve};
+use crate::{logging, ops, sched, serve};
 
 /// Latchkey: a self-hosted passkey (WebAuthn) server.
 #[derive(Debug, Parser)]
@@ -124,10 +124,23 @@ impl Cli {
     }
 }
 
-/// Loads the configuration, starts logging and runs the command.
-pub async fn run(cli: Cli) -> Result<()> {
+/// Loads the configuration, starts logging, sets the server's scheduling
+/// policy while this is the process's only thread (every thread started
+/// later inherits it, see `sched`) and runs the command on a new runtime.
+pub fn run(cli: Cli) -> Result<()> {
     let config = config::load(cli.layer(), cli.global.config.as_deref())?;
     logging::init(&config);
+    if matches!(cli.command, Command::Serve { .. }) && !sched::apply(config.scheduling) {
+        tracing::debug!("SCHED_BATCH refused; the server keeps the default policy");
+    }
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?
+        .block_on(dispatch(cli, config))
+}
+
+async fn dispatch(cli: Cli, config: Config) -> Result<()> {
     match cli.command {
         Command::Serve { .. } => serve::run(&config).await,
         Command::Org(OrgCommand::List { json }) => admin::org_list(&config, json).await,

@@ -28,6 +28,7 @@ const ENV_KEYS: &[&str] = &[
     "master_key",
     "log",
     "log_format",
+    "scheduling",
 ];
 
 /// One layer of settings, every field optional; also the TOML file's shape.
@@ -48,6 +49,8 @@ pub struct Layer {
     pub log: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub log_format: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scheduling: Option<String>,
 }
 
 impl Layer {
@@ -57,6 +60,7 @@ impl Layer {
             data_dir: Some(PathBuf::from(DEFAULT_DATA_DIR)),
             log: Some("info".to_owned()),
             log_format: Some("text".to_owned()),
+            scheduling: Some("batch".to_owned()),
             ..Layer::default()
         }
     }
@@ -84,6 +88,16 @@ pub enum LogFormat {
     Json,
 }
 
+/// The Linux scheduling policy `serve` runs its threads under (see `sched`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduling {
+    /// `SCHED_BATCH`: the server's threads never preempt one another on wake-up.
+    Batch,
+    /// The system's default policy for the request threads (the SQLite
+    /// writer still asks for `SCHED_BATCH` on its own, see latchkey-store).
+    Normal,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -95,6 +109,7 @@ pub struct Config {
     pub master_key: Option<MasterKey>,
     pub log: String,
     pub log_format: LogFormat,
+    pub scheduling: Scheduling,
     /// The TOML file that was read, if any.
     pub file: Option<PathBuf>,
 }
@@ -227,6 +242,14 @@ fn validate(raw: Layer, file: Option<PathBuf>) -> Result<Config, ConfigError> {
             LogFormat::Text
         }
     };
+    let scheduling = match raw.scheduling.as_deref() {
+        Some("batch") | None => Scheduling::Batch,
+        Some("normal") => Scheduling::Normal,
+        Some(other) => {
+            check(Err(format!("scheduling {other:?} must be batch or normal")));
+            Scheduling::Batch
+        }
+    };
     match listen_addr {
         Some(listen) if problems.is_empty() => Ok(Config {
             listen,
@@ -238,6 +261,7 @@ fn validate(raw: Layer, file: Option<PathBuf>) -> Result<Config, ConfigError> {
             master_key,
             log,
             log_format,
+            scheduling,
             file,
         }),
         _ => Err(ConfigError(problems)),
@@ -295,6 +319,7 @@ mod tests {
         assert_eq!(c.public_url(8080), "http://localhost:8080");
         assert_eq!(c.log, "info");
         assert_eq!(c.log_format, LogFormat::Text);
+        assert_eq!(c.scheduling, Scheduling::Batch);
         assert!(c.master_key.is_none() && c.database_url.is_none() && c.file.is_none());
     }
 
@@ -320,10 +345,11 @@ mod tests {
 
     #[test]
     fn the_file_in_the_data_dir_is_read_without_a_config_flag() {
-        let (dir, _path) = temp_dir_with_file("log_format = \"json\"\n");
+        let (dir, _path) = temp_dir_with_file("log_format = \"json\"\nscheduling = \"normal\"\n");
         let vars = env(&[("LATCHKEY_DATA_DIR", dir.path().to_str().unwrap())]);
         let c = load_from(Layer::default(), vars, None).unwrap();
         assert_eq!(c.log_format, LogFormat::Json);
+        assert_eq!(c.scheduling, Scheduling::Normal);
         assert_eq!(c.data_dir, dir.path());
     }
 
@@ -337,10 +363,11 @@ mod tests {
             database_url: Some("mysql://x".into()),
             master_key: Some("short".into()),
             log_format: Some("xml".into()),
+            scheduling: Some("fifo".into()),
             ..Layer::default()
         };
         let err = load_from(flags, env(&[]), None).unwrap_err();
-        assert_eq!(err.0.len(), 5, "{err}");
+        assert_eq!(err.0.len(), 6, "{err}");
     }
 
     #[test]

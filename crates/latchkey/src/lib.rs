@@ -8,5 +8,6 @@ pub mod cli;
 pub mod config;
 pub mod logging;
 pub mod ops;
+pub mod sched;
 pub mod serve;
 pub mod settings;

@@ -11,10 +11,9 @@ use latchkey::cli::{self, Cli};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let parsed = Cli::parse();
-    if let Err(e) = cli::run(parsed).await {
+    if let Err(e) = cli::run(parsed) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

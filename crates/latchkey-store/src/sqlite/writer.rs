@@ -136,7 +136,10 @@ pub(super) fn run(
 /// four jobs, and a commit costs the pages it writes to the WAL whatever
 /// its size; woken when the request threads have nothing left to run, it
 /// finds all their jobs waiting. Batches grow with load on their own,
-/// with no timer, and an idle server still answers at once.
+/// with no timer, and an idle server still answers at once. `latchkey
+/// serve` puts the whole process under `SCHED_BATCH` before this thread
+/// starts (so the request threads can't preempt a batch either); this
+/// call keeps the writer's half for any other process that opens a store.
 fn batch_scheduling() {
     #[cfg(target_os = "linux")]
     {
