@@ -45,6 +45,8 @@ use latchkey_core::{Error, Result};
 use rusqlite::hooks::Wal;
 use rusqlite::Connection;
 
+use super::timeline;
+
 /// WAL frames (pages) appended that trigger a checkpoint: about 16 MiB.
 const CHECKPOINT_FRAMES: i32 = 4000;
 /// WAL frames from which the writer finishes a checkpoint so the WAL is
@@ -153,7 +155,12 @@ fn checkpointer(conn: Connection, asks: Receiver<bool>, done: Arc<AtomicBool>) {
         let passes = if rewind { MAX_PASSES } else { 1 };
         let mut copied_up_to = 0;
         for _ in 0..passes {
-            match passive_checkpoint(&conn) {
+            let started = timeline::start();
+            let copied = passive_checkpoint(&conn);
+            if let Some(started) = started {
+                timeline::pass(started, rewind, copied.as_ref().ok().copied());
+            }
+            match copied {
                 // A pass copies the WAL as it was when the pass began.
                 Ok(frames) if frames - copied_up_to > FRAMES_LEFT_TO_WRITER => {
                     copied_up_to = frames;

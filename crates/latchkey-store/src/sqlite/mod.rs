@@ -20,6 +20,7 @@ mod credentials;
 mod keys;
 mod orgs;
 mod sessions;
+mod timeline;
 mod transfer;
 mod users;
 mod writer;

@@ -32,7 +32,7 @@ use rusqlite::Connection;
 use tokio::sync::{oneshot, Mutex};
 
 use super::checkpoints::{note_wal_frames, Checkpoints};
-use super::exec;
+use super::{exec, timeline};
 use crate::error::DbResultExt;
 
 /// Jobs committed together at most; bounds one batch's latency.
@@ -122,9 +122,14 @@ pub(super) fn run(
         // The import holds this lock across its whole transaction.
         let mut conn = writer.blocking_lock();
         super::conns::end_abandoned_transaction(&mut conn);
+        let (jobs, started) = (queue.len(), timeline::start());
         mode = run_batch(&conn, &mut queue, mode);
+        let committed = started.map(|_| timeline::now());
         if let Some(checkpoints) = &mut checkpoints {
             checkpoints.after_batch(&conn);
+        }
+        if let (Some(started), Some(committed)) = (started, committed) {
+            timeline::batch(started, committed, jobs);
         }
         drop(conn);
     }
