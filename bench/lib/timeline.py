@@ -107,5 +107,6 @@ def main():
         share = sum(b - a for kk, a, b in evs if kk == k) / window_us * 100
         print(f"{counts} {n:>7} {share:>7.1f}")
 
+
 if __name__ == "__main__":
     main()

@@ -7,13 +7,16 @@
 //! export/import ([`transfer`]) and online backup. Migrations are
 //! embedded, mirrored (same versions and names in both folders, see
 //! [`migration_versions`]) and applied on open. This crate owns SQL and
-//! nothing else: no policy, no clock, no HTTP.
+//! nothing else: no policy, no clock, no HTTP (besides SQL, only the
+//! writer thread's scheduling policy, [`sched`], which `latchkey serve`
+//! applies to the whole process).
 
 #[macro_use]
 mod rows;
 mod chain;
 mod error;
 mod postgres;
+pub mod sched;
 mod sqlite;
 pub mod transfer;
 

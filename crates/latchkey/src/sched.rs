@@ -29,21 +29,8 @@ use crate::config::Scheduling;
 pub fn apply(policy: Scheduling) -> bool {
     match policy {
         Scheduling::Normal => true,
-        Scheduling::Batch => batch_this_thread(),
+        Scheduling::Batch => latchkey_store::sched::batch_this_thread(),
     }
-}
-
-#[cfg(target_os = "linux")]
-fn batch_this_thread() -> bool {
-    let param = libc::sched_param { sched_priority: 0 };
-    // SAFETY: pid 0 is the calling thread; `param` outlives the call, which
-    // only reads it.
-    unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) == 0 }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn batch_this_thread() -> bool {
-    false
 }
 
 #[cfg(all(test, target_os = "linux"))]

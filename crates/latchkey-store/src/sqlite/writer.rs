@@ -124,11 +124,11 @@ pub(super) fn run(
         super::conns::end_abandoned_transaction(&mut conn);
         let (jobs, started) = (queue.len(), timeline::start());
         mode = run_batch(&conn, &mut queue, mode);
-        let committed = started.map(|_| timeline::now());
+        let committed = started.map(|started| (started, timeline::now()));
         if let Some(checkpoints) = &mut checkpoints {
             checkpoints.after_batch(&conn);
         }
-        if let (Some(started), Some(committed)) = (started, committed) {
+        if let Some((started, committed)) = committed {
             timeline::batch(started, committed, jobs);
         }
         drop(conn);
@@ -147,14 +147,8 @@ pub(super) fn run(
 /// call keeps the writer's half for any other process that opens a store.
 fn batch_scheduling() {
     #[cfg(target_os = "linux")]
-    {
-        let param = libc::sched_param { sched_priority: 0 };
-        // SAFETY: pid 0 is the calling thread; `param` outlives the call,
-        // which only reads it.
-        let rc = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
-        if rc != 0 {
-            tracing::debug!("SCHED_BATCH refused for the SQLite writer thread");
-        }
+    if !crate::sched::batch_this_thread() {
+        tracing::debug!("SCHED_BATCH refused for the SQLite writer thread");
     }
 }
 
