@@ -4,7 +4,6 @@
 //! clock, so it stays testable; a session token is only as good as its
 //! server-side session row, which `service::tokens` checks on every use.
 
-use ed25519_dalek::Signer;
 use jsonwebtoken::{Algorithm, Header, Validation};
 use serde::{Deserialize, Serialize};
 
@@ -61,9 +60,9 @@ pub fn sign<T: Serialize>(keys: &KeyRing, typ: &str, claims: &T) -> Result<Strin
     let header = serde_json::to_vec(&header).map_err(Error::internal)?;
     let claims = serde_json::to_vec(claims).map_err(Error::internal)?;
     let mut jws = format!("{}.{}", b64url_encode(&header), b64url_encode(&claims));
-    let signature = key.key.sign(jws.as_bytes());
+    let signature = key.sign(jws.as_bytes());
     jws.push('.');
-    jws.push_str(&b64url_encode(&signature.to_bytes()));
+    jws.push_str(&b64url_encode(&signature));
     Ok(jws)
 }
 
