@@ -13,7 +13,7 @@ use std::sync::{Arc, RwLock};
 
 use aes_gcm::aead::{Aead, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
-use aws_lc_rs::signature::Ed25519KeyPair;
+use aws_lc_rs::signature::{Ed25519KeyPair, Signature};
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
 use jsonwebtoken::DecodingKey;
@@ -129,7 +129,7 @@ impl MasterKey {
 /// signatures are the same bytes whichever library makes them.
 pub struct ActiveKey {
     pub kid: String,
-    pub key: Ed25519KeyPair,
+    key: Ed25519KeyPair,
 }
 
 impl ActiveKey {
@@ -142,8 +142,8 @@ impl ActiveKey {
         Ok(ActiveKey { kid, key })
     }
 
-    pub fn sign(&self, message: &[u8]) -> Vec<u8> {
-        self.key.sign(message).as_ref().to_vec()
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        self.key.sign(message)
     }
 }
 
@@ -308,8 +308,8 @@ mod tests {
         let active = ActiveKey::new("kid".into(), &key).unwrap();
         for message in [&b""[..], b"header.claims", &[7u8; 1000]] {
             let ours = active.sign(message);
-            assert_eq!(ours, key.sign(message).to_bytes().to_vec());
-            let sig = ed25519_dalek::Signature::from_slice(&ours).unwrap();
+            assert_eq!(ours.as_ref(), key.sign(message).to_bytes());
+            let sig = ed25519_dalek::Signature::from_slice(ours.as_ref()).unwrap();
             assert!(key.verifying_key().verify(message, &sig).is_ok());
         }
     }

@@ -62,7 +62,7 @@ pub fn sign<T: Serialize>(keys: &KeyRing, typ: &str, claims: &T) -> Result<Strin
     let mut jws = format!("{}.{}", b64url_encode(&header), b64url_encode(&claims));
     let signature = key.sign(jws.as_bytes());
     jws.push('.');
-    jws.push_str(&b64url_encode(&signature));
+    jws.push_str(&b64url_encode(signature.as_ref()));
     Ok(jws)
 }
 
