@@ -232,3 +232,58 @@ fn users_rebuilt_around_org_and_id_keep_their_rows_and_every_reference() {
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM sessions"), 0);
     assert_eq!(count(&conn, "SELECT COUNT(*) FROM invitations"), 1);
 }
+
+#[test]
+fn audit_events_rekeyed_by_org_and_seq_keep_their_rows_and_chain_rules() {
+    let conn = database_at(
+        10,
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 2, x'02'),
+                    ('org_b', 'B', 'active', '{}', 1, 1, x'0b');
+         INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash)
+             VALUES ('aud_1', 'org_a', 1, 1, 'org.organization.created', NULL, 'org_a', '{}', NULL, x'01'),
+                    ('aud_2', 'org_a', 2, 2, 'user.user.invited', 'usr_a', 'bob', '{\"x\":1}', x'01', x'02'),
+                    ('aud_3', 'org_b', 1, 3, 'org.organization.created', NULL, 'org_b', '{}', NULL, x'0b');",
+    );
+    apply(&conn, 11..=11);
+
+    let rows: String = conn
+        .query_row(
+            "SELECT group_concat(row, ';') FROM (
+                 SELECT org_id || '|' || seq || '|' || id || '|' || at || '|' || kind || '|'
+                        || ifnull(actor, '-') || '|' || subject || '|' || data || '|'
+                        || hex(ifnull(prev_hash, x'')) || '|' || hex(hash) AS row
+                 FROM audit_events ORDER BY org_id, seq)",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        rows,
+        "org_a|1|aud_1|1|org.organization.created|-|org_a|{}||01;\
+         org_a|2|aud_2|2|user.user.invited|usr_a|bob|{\"x\":1}|01|02;\
+         org_b|1|aud_3|3|org.organization.created|-|org_b|{}||0B"
+    );
+    // One b-tree: the rows, in (org, seq) order; no index beside it.
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT COUNT(*) FROM sqlite_schema WHERE type = 'index' AND tbl_name = 'audit_events'"
+        ),
+        0
+    );
+    // Still enforced: a sequence number twice in an org, an unknown org;
+    // and deleting an org still takes its events along.
+    let refused = |sql: &str| conn.execute(sql, []).is_err();
+    assert!(refused(
+        "INSERT INTO audit_events (id, org_id, seq, at, kind, subject, data, hash)
+         VALUES ('aud_4', 'org_a', 2, 4, 'x', 'y', '{}', x'04')"
+    ));
+    assert!(refused(
+        "INSERT INTO audit_events (id, org_id, seq, at, kind, subject, data, hash)
+         VALUES ('aud_5', 'org_nobody', 1, 4, 'x', 'y', '{}', x'05')"
+    ));
+    conn.execute("DELETE FROM orgs WHERE id = 'org_b'", [])
+        .unwrap();
+    assert_eq!(count(&conn, "SELECT COUNT(*) FROM audit_events"), 2);
+}
