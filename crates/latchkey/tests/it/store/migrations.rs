@@ -271,3 +271,83 @@ async fn postgres_0008_drops_the_pending_ceremonies_and_keeps_the_spent_ones() {
         .unwrap();
     assert_eq!(spent, ["cer_2"]);
 }
+
+/// Audit events re-keyed by (org, seq): every row kept, the pair still
+/// unique, and the id's index gone.
+#[tokio::test]
+async fn postgres_0011_keys_audit_events_by_org_and_seq_and_keeps_them() {
+    use sqlx::Connection;
+    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
+    let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
+        .await
+        .unwrap();
+    for m in migrator.iter().filter(|m| m.version <= 10) {
+        sqlx::raw_sql(m.sql.clone())
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    sqlx::raw_sql(
+        "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
+             VALUES ('org_a', 'A', 'active', '{}', 1, 2, '\\x02');
+         INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash)
+             VALUES ('aud_1', 'org_a', 1, 1, 'org.organization.created', NULL, 'org_a', '{}', NULL, '\\x01'),
+                    ('aud_2', 'org_a', 2, 2, 'user.user.invited', 'usr_a', 'bob', '{\"x\": 1}', '\\x01', '\\x02');",
+    )
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    let migration = migrator.iter().find(|m| m.version == 11).unwrap();
+    sqlx::raw_sql(migration.sql.clone())
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    // id, seq, data, actor, prev_hash, hash
+    type EventRow = (
+        String,
+        i64,
+        String,
+        Option<String>,
+        Option<Vec<u8>>,
+        Vec<u8>,
+    );
+    let rows: Vec<EventRow> = sqlx::query_as(
+        "SELECT id, seq, data::text, actor, prev_hash, hash FROM audit_events ORDER BY seq",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("aud_1".into(), 1, "{}".into(), None, None, vec![1]),
+            (
+                "aud_2".into(),
+                2,
+                "{\"x\": 1}".into(),
+                Some("usr_a".into()),
+                Some(vec![1]),
+                vec![2]
+            ),
+        ]
+    );
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'audit_events' ORDER BY indexname",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(indexes.len(), 1, "{indexes:?}");
+    assert!(
+        indexes[0].contains("audit_events_pkey") && indexes[0].contains("(org_id, seq)"),
+        "{indexes:?}"
+    );
+    let twice = sqlx::raw_sql(
+        "INSERT INTO audit_events (id, org_id, seq, at, kind, subject, data, hash)
+             VALUES ('aud_3', 'org_a', 2, 3, 'x', 'y', '{}', '\\x03')",
+    )
+    .execute(&mut conn)
+    .await;
+    assert!(twice.is_err(), "a sequence number twice in an org");
+}
