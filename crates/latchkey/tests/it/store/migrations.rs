@@ -182,24 +182,34 @@ async fn sqlite_migrations_refuse_a_database_whose_foreign_keys_are_broken() {
     assert!(latchkey_store::open(None, dir.path()).await.is_err());
 }
 
-#[tokio::test]
-async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_already_there() {
+/// A fresh PostgreSQL database as migrations 1 to `version` left it,
+/// holding `rows`: the PostgreSQL twin of `old_sqlite_file`.
+async fn postgres_at(version: i64, rows: &'static str) -> sqlx::PgConnection {
     use sqlx::Connection;
-    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
     let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
         .await
         .unwrap();
-    let apply = |versions: std::ops::RangeInclusive<i64>| {
-        migrator
-            .iter()
-            .filter(move |m| versions.contains(&m.version))
-            .map(|m| m.sql.clone())
-            .collect::<Vec<_>>()
-    };
-    for sql in apply(1..=4) {
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
+    for v in 1..=version {
+        postgres_apply(&mut conn, v).await;
     }
-    sqlx::raw_sql(
+    sqlx::raw_sql(rows).execute(&mut conn).await.unwrap();
+    conn
+}
+
+/// Applies PostgreSQL migration `version` as the store would.
+async fn postgres_apply(conn: &mut sqlx::PgConnection, version: i64) {
+    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
+    let migration = migrator.iter().find(|m| m.version == version).unwrap();
+    sqlx::raw_sql(migration.sql.clone())
+        .execute(conn)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_already_there() {
+    let mut conn = postgres_at(
+        4,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
          INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at, consumed_at)
@@ -208,12 +218,8 @@ async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_alrea
                     ('cer_3', 'org_a', 'authentication', '\\x02', '{}', 1, 30000, NULL),
                     ('cer_4', 'org_a', 'authentication', '\\x03', '{}', 1, 30001, 5);",
     )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    for sql in apply(5..=5) {
-        sqlx::raw_sql(sql).execute(&mut conn).await.unwrap();
-    }
+    .await;
+    postgres_apply(&mut conn, 5).await;
     let load: Vec<(i64, i64)> = sqlx::query_as(
         "SELECT bucket, pending FROM ceremony_load WHERE org_id = 'org_a' ORDER BY bucket",
     )
@@ -231,18 +237,8 @@ async fn postgres_0005_fills_the_ceremony_load_with_the_pending_ceremonies_alrea
 /// counts go, while the spent ceremonies of sign-ins stay single-use.
 #[tokio::test]
 async fn postgres_0008_drops_the_pending_ceremonies_and_keeps_the_spent_ones() {
-    use sqlx::Connection;
-    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
-    let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
-        .await
-        .unwrap();
-    for m in migrator.iter().filter(|m| m.version <= 7) {
-        sqlx::raw_sql(m.sql.clone())
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    sqlx::raw_sql(
+    let mut conn = postgres_at(
+        7,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 0, NULL);
          INSERT INTO ceremonies (id, org_id, purpose, challenge, state, created_at, expires_at)
@@ -250,14 +246,8 @@ async fn postgres_0008_drops_the_pending_ceremonies_and_keeps_the_spent_ones() {
          INSERT INTO ceremony_load (org_id, bucket, pending) VALUES ('org_a', 2, 1);
          INSERT INTO spent_ceremonies (expires_at, id, org_id) VALUES (9, 'cer_2', 'org_a');",
     )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let last = migrator.iter().find(|m| m.version == 8).unwrap();
-    sqlx::raw_sql(last.sql.clone())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    .await;
+    postgres_apply(&mut conn, 8).await;
     let gone: (Option<String>, Option<String>) = sqlx::query_as(
         "SELECT to_regclass('ceremonies')::text, to_regclass('ceremony_load')::text",
     )
@@ -276,32 +266,16 @@ async fn postgres_0008_drops_the_pending_ceremonies_and_keeps_the_spent_ones() {
 /// unique, and the id's index gone.
 #[tokio::test]
 async fn postgres_0011_keys_audit_events_by_org_and_seq_and_keeps_them() {
-    use sqlx::Connection;
-    let migrator = sqlx::migrate!("../latchkey-store/migrations/postgres");
-    let mut conn = sqlx::PgConnection::connect(&fresh_postgres_url().await)
-        .await
-        .unwrap();
-    for m in migrator.iter().filter(|m| m.version <= 10) {
-        sqlx::raw_sql(m.sql.clone())
-            .execute(&mut conn)
-            .await
-            .unwrap();
-    }
-    sqlx::raw_sql(
+    let mut conn = postgres_at(
+        10,
         "INSERT INTO orgs (id, name, passkey_status, settings, created_at, audit_seq, audit_head)
              VALUES ('org_a', 'A', 'active', '{}', 1, 2, '\\x02');
          INSERT INTO audit_events (id, org_id, seq, at, kind, actor, subject, data, prev_hash, hash)
              VALUES ('aud_1', 'org_a', 1, 1, 'org.organization.created', NULL, 'org_a', '{}', NULL, '\\x01'),
                     ('aud_2', 'org_a', 2, 2, 'user.user.invited', 'usr_a', 'bob', '{\"x\": 1}', '\\x01', '\\x02');",
     )
-    .execute(&mut conn)
-    .await
-    .unwrap();
-    let migration = migrator.iter().find(|m| m.version == 11).unwrap();
-    sqlx::raw_sql(migration.sql.clone())
-        .execute(&mut conn)
-        .await
-        .unwrap();
+    .await;
+    postgres_apply(&mut conn, 11).await;
 
     // id, seq, data, actor, prev_hash, hash
     type EventRow = (
