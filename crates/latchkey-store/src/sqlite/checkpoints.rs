@@ -18,8 +18,19 @@
 //! than [`FRAMES_LEFT_TO_WRITER`] during the last one; each is shorter than
 //! the one before.
 //!
-//! That pause is two fsyncs whatever is left to copy: 9–30 ms on the VM
-//! where it was timed (2026-12-03), with every request in flight waiting.
+//! That pause is two fsyncs, with every request in flight waiting: 9–30 ms
+//! on the VM where it was timed (2026-12-03). Their length is the dirty
+//! data they write back, not the disk's cache flush (on this kind of VM an
+//! fsync with nothing dirty takes ~0.05 ms, with 1 MiB of scattered pages
+//! 5–7 ms, with 8 MiB 22–32 ms), and the database file's share was every
+//! page copied back since the last rewind: the kernel writes dirty pages
+//! back after 30 s, the WAL is rewound every second or two. So before a
+//! rewind the checkpointer syncs the database file, then the WAL, after
+//! each of its passes, while the writer goes on, and leaves the writer's
+//! pause only the pages it copies itself and the frames appended since:
+//! 33–48 ms before, 3–14 ms after, on a VM where the copying had slowed
+//! down (bench/RESULTS.md, 2026-12-04, sixteenth session).
+//!
 //! Rewinding at every checkpoint (every 4,000 frames, twice a second under
 //! sign-in load) put it into one sign-in in a hundred: p99 37 ms against
 //! 19–27 ms without checkpoints. Rewinding every eighth checkpoint keeps
@@ -43,7 +54,7 @@ use std::sync::Arc;
 
 use latchkey_core::{Error, Result};
 use rusqlite::hooks::Wal;
-use rusqlite::Connection;
+use rusqlite::{ffi, Connection};
 
 use super::timeline;
 
@@ -157,6 +168,9 @@ fn checkpointer(conn: Connection, asks: Receiver<bool>, done: Arc<AtomicBool>) {
         for _ in 0..passes {
             let started = timeline::start();
             let copied = passive_checkpoint(&conn);
+            if rewind && copied.is_ok() {
+                sync_files(&conn);
+            }
             if let Some(started) = started {
                 timeline::pass(started, rewind, copied.as_ref().ok().copied());
             }
@@ -197,6 +211,58 @@ fn passive_checkpoint(conn: &Connection) -> rusqlite::Result<i64> {
     // Columns: busy, frames in the WAL, frames copied back (-1 outside WAL mode).
     conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
         .map(|frames| frames.max(0))
+}
+
+/// Writes the database file's and then the WAL's dirty pages to disk
+/// before the writer's rewind has to (see the module notes). Nothing else
+/// changes, so a failure only leaves the work to the rewind.
+fn sync_files(conn: &Connection) {
+    for file in [
+        ffi::SQLITE_FCNTL_FILE_POINTER,
+        ffi::SQLITE_FCNTL_JOURNAL_POINTER,
+    ] {
+        if let Err(e) = sync_file(conn, file) {
+            warn_failed(&e);
+        }
+    }
+}
+
+/// One `fsync` of the connection's database file
+/// (`SQLITE_FCNTL_FILE_POINTER`) or WAL (`SQLITE_FCNTL_JOURNAL_POINTER`),
+/// through SQLite's own handle: a descriptor of our own, once closed, would
+/// drop every POSIX lock SQLite holds on the file in this process.
+fn sync_file(conn: &Connection, which: c_int) -> rusqlite::Result<()> {
+    let mut file: *mut ffi::sqlite3_file = std::ptr::null_mut();
+    // SAFETY: the handle is this thread's open connection, "main" its
+    // database, and both opcodes write one `sqlite3_file` pointer (null if
+    // that file isn't open) into `file`, valid while the connection is open.
+    let rc = unsafe {
+        ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            which,
+            (&raw mut file).cast(),
+        )
+    };
+    if rc != ffi::SQLITE_OK {
+        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
+    }
+    // SAFETY: a non-null `file` is the open file of a connection no other
+    // thread uses; its methods table lives as long as the file, and `xSync`
+    // is safe to call outside a transaction (it is the file's fsync).
+    let rc = unsafe {
+        match file.as_ref().and_then(|f| f.pMethods.as_ref()) {
+            Some(methods) => match methods.xSync {
+                Some(sync) => sync(file, ffi::SQLITE_SYNC_NORMAL),
+                None => ffi::SQLITE_OK,
+            },
+            None => ffi::SQLITE_OK,
+        }
+    };
+    match rc {
+        ffi::SQLITE_OK => Ok(()),
+        rc => Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None)),
+    }
 }
 
 fn warn_failed(e: &rusqlite::Error) {

@@ -71,3 +71,23 @@ fn a_passive_checkpoint_reports_the_wal_frames_it_saw() {
     let memory = Connection::open_in_memory().unwrap();
     assert_eq!(passive_checkpoint(&memory).unwrap(), 0);
 }
+
+#[test]
+fn the_files_are_synced_through_the_connections_own_handles() {
+    let dir = tempfile::tempdir().unwrap();
+    let (writer, other) = wal_db(&dir);
+    insert(&writer, 1);
+    passive_checkpoint(&other).unwrap();
+    sync_file(&other, ffi::SQLITE_FCNTL_FILE_POINTER).unwrap();
+    sync_file(&other, ffi::SQLITE_FCNTL_JOURNAL_POINTER).unwrap();
+    // The handle stays SQLite's: both connections go on reading and writing.
+    insert(&writer, 2);
+    let count: i64 = other
+        .query_row("SELECT COUNT(*) FROM t", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 2);
+    // An in-memory database has nothing to sync, and says so without error.
+    let memory = Connection::open_in_memory().unwrap();
+    sync_file(&memory, ffi::SQLITE_FCNTL_FILE_POINTER).unwrap();
+    sync_file(&memory, ffi::SQLITE_FCNTL_JOURNAL_POINTER).unwrap();
+}
