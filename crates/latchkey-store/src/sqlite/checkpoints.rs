@@ -236,7 +236,7 @@ fn sync_file(conn: &Connection, which: c_int) -> rusqlite::Result<()> {
     // SAFETY: the handle is this thread's open connection, "main" its
     // database, and both opcodes write one `sqlite3_file` pointer (null if
     // that file isn't open) into `file`, valid while the connection is open.
-    let rc = unsafe {
+    let mut rc = unsafe {
         ffi::sqlite3_file_control(
             conn.handle(),
             c"main".as_ptr(),
@@ -244,21 +244,13 @@ fn sync_file(conn: &Connection, which: c_int) -> rusqlite::Result<()> {
             (&raw mut file).cast(),
         )
     };
-    if rc != ffi::SQLITE_OK {
-        return Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None));
-    }
     // SAFETY: a non-null `file` is the open file of a connection no other
-    // thread uses; its methods table lives as long as the file, and `xSync`
-    // is safe to call outside a transaction (it is the file's fsync).
-    let rc = unsafe {
-        match file.as_ref().and_then(|f| f.pMethods.as_ref()) {
-            Some(methods) => match methods.xSync {
-                Some(sync) => sync(file, ffi::SQLITE_SYNC_NORMAL),
-                None => ffi::SQLITE_OK,
-            },
-            None => ffi::SQLITE_OK,
-        }
-    };
+    // thread uses, and its methods table lives as long as the file.
+    let sync = unsafe { file.as_ref().and_then(|f| f.pMethods.as_ref()) }.and_then(|m| m.xSync);
+    if let (ffi::SQLITE_OK, Some(sync)) = (rc, sync) {
+        // SAFETY: `xSync` is the file's fsync, safe outside a transaction.
+        rc = unsafe { sync(file, ffi::SQLITE_SYNC_NORMAL) };
+    }
     match rc {
         ffi::SQLITE_OK => Ok(()),
         rc => Err(rusqlite::Error::SqliteFailure(ffi::Error::new(rc), None)),
