@@ -22,6 +22,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import servers  # noqa: E402
 import table  # noqa: E402
+from targets import render as render_targets  # noqa: E402
 
 LOADGEN = os.path.join(servers.ROOT, "target", "release", "latchkey-bench")
 ALL_SCENARIOS = ["auth-username", "auth-usernameless", "register", "mix"]
@@ -195,7 +196,11 @@ def main():
             except Exception as e:  # cleanup must not hide the results
                 print(f"  cleanup of {t.name} failed: {e}", file=sys.stderr)
     startup = {t.name: t.startup_ms for t in targets.values()}
-    text = table.render(medians(records), a.scenarios, list(targets), startup, records)
+    med = medians(records)
+    text = table.render(med, a.scenarios, list(targets), startup, records)
+    verdicts = render_targets(med, a.scenarios, startup, a.concurrency)
+    if verdicts:
+        text += "\n\n" + verdicts
     print(text)
     with open(os.path.join(out_dir, "table.txt"), "w") as f:
         f.write(text + "\n")
