@@ -16,7 +16,9 @@ MIB = 1024  # peakRssKiB / MIB = MiB
 def check(what, value, op, bound, unit=""):
     """(what, measured, target, measured / target, verdict)."""
     met = {">=": value >= bound, "<=": value <= bound, "<": value < bound}[op]
-    return (what, f"{value:,.2f}{unit}", f"{op} {bound:.3g}{unit}", f"{value / bound:.2f}",
+    # Three decimals for ratios: 0.3336x against 1/3 must not read as met.
+    digits = 3 if unit == "x" else 2
+    return (what, f"{value:,.{digits}f}{unit}", f"{op} {bound:.3g}{unit}", f"{value / bound:.3f}",
             "met" if met else "NOT MET")
 
 
