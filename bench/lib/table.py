@@ -82,10 +82,16 @@ def render(med, scenarios, targets, startup, records=()):
     rows.append(["start-up", "ms to ready"] + [fmt(startup.get(t)) for t in targets]
                 + ([ratio(startup.get(t), startup.get("peer")) for t in ours] + ["-" for t in ours]
                    if has_peer else []))
-    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(header))]
+    return layout(rows, left=2)
+
+
+def layout(rows, left):
+    """Rows of cells as aligned text: the first `left` columns to the left,
+    the others to the right, a rule under the header (the first row)."""
+    widths = [max(len(r[i]) if i < len(r) else 0 for r in rows) for i in range(len(rows[0]))]
     lines = []
     for n, r in enumerate(rows):
-        lines.append("  ".join(c.ljust(widths[i]) if i < 2 else c.rjust(widths[i]) for i, c in enumerate(r)))
+        lines.append("  ".join(c.ljust(widths[i]) if i < left else c.rjust(widths[i]) for i, c in enumerate(r)))
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)

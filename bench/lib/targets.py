@@ -9,6 +9,8 @@ medians over the repetitions, like the table's `sqlite/peer` column.
 most 1 where it is a ceiling (<=, <) when the target is met.
 """
 
+from table import layout
+
 SIGN_INS = ("auth-username", "auth-usernameless")
 MIB = 1024  # peakRssKiB / MIB = MiB
 
@@ -54,9 +56,4 @@ def render(med, scenarios, startup, concurrency, ours="sqlite"):
     if not found:
         return ""
     header = (f"targets ({ours}, medians)", "measured", "target", "measured/target", "verdict")
-    table = [header] + found
-    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
-    lines = ["  ".join(c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))
-             for r in table]
-    lines.insert(1, "  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    return layout([header] + found, left=1)
