@@ -23,6 +23,7 @@ mod sessions;
 mod timeline;
 mod transfer;
 mod users;
+mod walbuf;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -86,6 +87,18 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
+/// The writer's connection: its WAL writes go out one batch at a time
+/// (see [`walbuf`]).
+fn connect_writer(path: &Path) -> Result<Connection> {
+    walbuf::register()
+        .map_err(|rc| Error::internal(format!("cannot register the WAL VFS ({rc})")))?;
+    let conn =
+        Connection::open_with_flags_and_vfs(path, rusqlite::OpenFlags::default(), walbuf::NAME)
+            .db()?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and applies migrations.
     pub async fn open(path: &Path) -> Result<SqliteStore> {
@@ -109,7 +122,7 @@ impl SqliteStore {
         migrated?;
         let path: PathBuf = path.to_owned();
         let conns = tokio::task::spawn_blocking(move || -> Result<Conns> {
-            let writer = connect(&path)?;
+            let writer = connect_writer(&path)?;
             // The checkpointer thread checkpoints instead (see `writer`).
             writer
                 .execute_batch(&format!(
