@@ -7,7 +7,8 @@
 //! milliseconds; with sqlx every statement and row crossed threads. Batches
 //! run in `BEGIN IMMEDIATE`, so another process writing the same file (the
 //! CLI while the server runs) is waited for up front rather than failing to
-//! upgrade a read transaction.
+//! upgrade a read transaction. The writer's connection opens through
+//! [`walbuf`], which hands each commit's WAL frames to the kernel in two writes.
 //!
 //! Migrations stay sqlx's (`MIGRATOR`), applied at open through a short-lived
 //! sqlx pool, so `_sqlx_migrations` is kept exactly as before.
@@ -87,8 +88,8 @@ fn connect(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-/// The writer's connection: its WAL writes go out one batch at a time
-/// (see [`walbuf`]).
+/// The writer's connection, opened through [`walbuf`] so that each commit's
+/// WAL frames reach the kernel in two writes rather than two per page.
 fn connect_writer(path: &Path) -> Result<Connection> {
     walbuf::register()
         .map_err(|rc| Error::internal(format!("cannot register the WAL VFS ({rc})")))?;

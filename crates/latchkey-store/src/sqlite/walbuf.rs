@@ -1,5 +1,5 @@
 //! A VFS for the writer's connection that hands SQLite's WAL writes to the
-//! kernel in one `pwrite` per commit instead of two per page.
+//! kernel in two `pwrite`s per commit instead of two per page.
 //!
 //! SQLite writes each WAL frame as two calls, its 24-byte header and then the
 //! page, so a commit of six pages cost twelve `pwrite`s, and each `pwrite`
