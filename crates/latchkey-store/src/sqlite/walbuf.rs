@@ -78,6 +78,9 @@ pub(super) fn register() -> Result<(), c_int> {
 thread_local! {
     /// This thread's writes handed to the default VFS.
     static REAL_WRITES: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// When set, that many more of this thread's writes succeed and the
+    /// next one fails as on a full disk.
+    static FAIL_AFTER: std::cell::Cell<Option<u32>> = const { std::cell::Cell::new(None) };
 }
 
 /// The default VFS, whose methods do the work (its address, as a pointer
@@ -164,6 +167,13 @@ impl WalFile {
         };
         let mut at = offset;
         for piece in bytes.chunks(MAX_WRITE) {
+            #[cfg(test)]
+            if let Some(left) = FAIL_AFTER.get() {
+                FAIL_AFTER.set(left.checked_sub(1));
+                if left == 0 {
+                    return ffi::SQLITE_FULL;
+                }
+            }
             // SAFETY: `piece` is live for the call; `real` is open. The
             // length fits: MAX_WRITE < c_int::MAX.
             let rc = unsafe { write(self.real, piece.as_ptr().cast(), piece.len() as c_int, at) };

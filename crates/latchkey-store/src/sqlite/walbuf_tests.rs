@@ -1,6 +1,7 @@
 //! The WAL VFS: a commit goes out in two writes whatever its size, and every
 //! commit is in the files the moment it returns: another connection sees it,
-//! and a copy of the files taken then (what a crash would leave) recovers it.
+//! and a copy of the files taken then (what a crash would leave) recovers it;
+//! a write that fails fails its commit and nothing else.
 
 use std::path::Path;
 
@@ -24,12 +25,15 @@ fn writer(path: &Path, cache_pages: i64) -> Connection {
 
 /// `rows` rows of `size` random bytes each, from `first` on, in one transaction.
 fn insert(conn: &Connection, first: i64, rows: i64, size: i64) {
+    try_insert(conn, first, rows, size).unwrap();
+}
+
+fn try_insert(conn: &Connection, first: i64, rows: i64, size: i64) -> rusqlite::Result<usize> {
     conn.execute(
         "WITH RECURSIVE n(i) AS (SELECT ?1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1 + ?2 - 1) \
          INSERT INTO t (x, pad) SELECT i, randomblob(?3) FROM n",
         rusqlite::params![first, rows, size],
     )
-    .unwrap();
 }
 
 fn count(conn: &Connection) -> i64 {
@@ -136,4 +140,31 @@ fn the_wal_restarts_and_truncates_without_losing_commits() {
     drop(conn);
     let reopened = Connection::open(&path).unwrap();
     assert_eq!(count(&reopened), written);
+}
+
+#[test]
+fn a_failed_write_fails_its_commit_and_loses_nothing_committed() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let conn = writer(&path, 2000);
+    let reader = Connection::open(&path).unwrap();
+    insert(&conn, 0, 5, 2000);
+    let mut written = 5;
+    // The disk fills at the commit's first write (its frames), then at its
+    // second (the commit frame's page).
+    for (round, succeed) in [0, 1].into_iter().enumerate() {
+        FAIL_AFTER.set(Some(succeed));
+        let failed = try_insert(&conn, written, 20, 2000);
+        FAIL_AFTER.set(None);
+        assert!(failed.is_err(), "round {round}: the commit succeeded");
+        assert_eq!(count(&conn), written);
+        assert_eq!(count(&reader), written);
+        // The next commit writes where the failed one did.
+        insert(&conn, written, 3, 2000);
+        written += 3;
+        assert_eq!(count(&reader), written);
+        let copy = crash_copy(&path, &dir.path().join(format!("f{round}.db")));
+        assert_eq!(count(&copy), written);
+        assert_eq!(integrity(&copy), "ok");
+    }
 }
