@@ -161,7 +161,7 @@ impl WalFile {
     /// Writes `bytes` at `offset` through the default VFS, in pieces it
     /// accepts: the unix VFS writes at most 128 KiB - 1 per call (it masks
     /// the length to 17 bits).
-    fn write_real(&mut self, bytes: &[u8], offset: i64) -> c_int {
+    fn write_real(&self, bytes: &[u8], offset: i64) -> c_int {
         let Some(write) = self.methods().xWrite else {
             return ffi::SQLITE_IOERR_WRITE;
         };
@@ -193,9 +193,7 @@ impl WalFile {
         if self.waiting.is_empty() {
             return ffi::SQLITE_OK;
         }
-        let waiting = std::mem::take(&mut self.waiting);
-        let rc = self.write_real(&waiting, self.start);
-        self.waiting = waiting;
+        let rc = self.write_real(&self.waiting, self.start);
         self.waiting.clear();
         self.header_last = false;
         rc

@@ -46,13 +46,17 @@ fn integrity(conn: &Connection) -> String {
         .unwrap()
 }
 
-/// What a crash now would leave: the database and its WAL, without the
-/// shared-memory index, so opening the copy recovers from the WAL alone.
-fn crash_copy(path: &Path, to: &Path) -> Connection {
+/// Copies what a crash now would leave (the database and its WAL, without
+/// the shared-memory index, so opening the copy recovers from the WAL alone)
+/// to `to`, and checks the copy holds `rows` rows and passes
+/// `integrity_check`.
+fn assert_recovers(path: &Path, to: &Path, rows: i64) {
     let _ = std::fs::remove_file(to.with_extension("db-shm"));
     std::fs::copy(path, to).unwrap();
     std::fs::copy(path.with_extension("db-wal"), to.with_extension("db-wal")).unwrap();
-    Connection::open(to).unwrap()
+    let copy = Connection::open(to).unwrap();
+    assert_eq!(count(&copy), rows);
+    assert_eq!(integrity(&copy), "ok");
 }
 
 #[test]
@@ -80,9 +84,7 @@ fn every_commit_is_visible_to_another_connection_and_survives_a_crash() {
         written += rows;
         assert_eq!(count(&reader), written);
         if round % 10 == 9 {
-            let copy = crash_copy(&path, &dir.path().join(format!("c{round}.db")));
-            assert_eq!(count(&copy), written);
-            assert_eq!(integrity(&copy), "ok");
+            assert_recovers(&path, &dir.path().join(format!("c{round}.db")), written);
         }
     }
 }
@@ -108,9 +110,7 @@ fn transactions_larger_than_the_cache_read_back_their_frames_and_roll_back_intac
     insert(&tx, 10, 800, 4000);
     tx.commit().unwrap();
     insert(&conn, 810, 3, 100);
-    let copy = crash_copy(&path, &dir.path().join("c.db"));
-    assert_eq!(count(&copy), 813);
-    assert_eq!(integrity(&copy), "ok");
+    assert_recovers(&path, &dir.path().join("c.db"), 813);
 }
 
 #[test]
@@ -133,9 +133,7 @@ fn the_wal_restarts_and_truncates_without_losing_commits() {
         // The next commit starts the WAL over, header first.
         insert(&conn, written, 3, 2000);
         written += 3;
-        let copy = crash_copy(&path, &dir.path().join(format!("{mode}.db")));
-        assert_eq!(count(&copy), written);
-        assert_eq!(integrity(&copy), "ok");
+        assert_recovers(&path, &dir.path().join(format!("{mode}.db")), written);
     }
     drop(conn);
     let reopened = Connection::open(&path).unwrap();
@@ -163,8 +161,6 @@ fn a_failed_write_fails_its_commit_and_loses_nothing_committed() {
         insert(&conn, written, 3, 2000);
         written += 3;
         assert_eq!(count(&reader), written);
-        let copy = crash_copy(&path, &dir.path().join(format!("f{round}.db")));
-        assert_eq!(count(&copy), written);
-        assert_eq!(integrity(&copy), "ok");
+        assert_recovers(&path, &dir.path().join(format!("f{round}.db")), written);
     }
 }
